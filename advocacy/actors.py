@@ -1,0 +1,3 @@
+"""Imports every package's actors, declaring them on the broker. Imported by worker.py and the embedded worker."""
+
+from advocacy import broker as _broker  # noqa: F401  (the broker is set before any actor is declared)

@@ -1,0 +1,4 @@
+"""Imports every table model so that ``SQLModel.metadata`` is complete (alembic and tests use it)."""
+
+from advocacy.accounts import models as accounts_models  # noqa: F401
+from advocacy.directory import models as directory_models  # noqa: F401

@@ -1,0 +1,61 @@
+"""One typed Settings object, read from the environment (prefix ``ADVOCACY_``) once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from advocacy import PROJECT_DIR
+
+VAR_DIR = PROJECT_DIR / "var"
+
+
+class Settings(BaseSettings):
+    """Every setting of the toolkit. The README's settings table documents each one."""
+
+    model_config = SettingsConfigDict(env_prefix="ADVOCACY_", env_file=None, extra="ignore")
+
+    env: str = Field("development", description="development | production; production logs JSON")
+    database_url: str = Field(f"sqlite:///{VAR_DIR / 'advocacy.db'}", description="SQLAlchemy URL")
+    broker_url: str = Field("", description="empty: in-process; redis://… or amqp://…")
+    embedded_worker_threads: int = Field(2, description="worker threads in the web process (embedded mode)")
+    sweep_interval_seconds: float = Field(60.0, description="embedded mode: how often the sweep runs")
+    secret_key: str = Field("dev-only-insecure-secret-change-me", description="signs links and sessions")
+    base_url: str = Field("http://127.0.0.1:8000", description="public URL used in e-mailed links")
+    mail_from: str = Field("letters@advocacy.example.org", description="the league's sending address")
+    mail_from_name: str = Field("League of California Cities", description="display name for system mail")
+    league_short_name: str = Field("Cal Cities", description="used in 'via …' sender names")
+    league_copy_address: str = Field("cityletters@advocacy.example.org", description="league letter inbox")
+    staff_alert_address: str = Field("", description="where delivery failures are reported; default: staff")
+    sendgrid_api_key: str = Field("", description="empty: mail goes to the outbox folder")
+    sendgrid_api_host: str = Field("https://api.sendgrid.com", description="SendGrid API base URL")
+    sendgrid_timeout_seconds: float = Field(20.0, description="HTTP timeout of one SendGrid call")
+    sendgrid_webhook_public_key: str = Field("", description="ECDSA public key of the Event Webhook")
+    outbox_dir: Path = Field(VAR_DIR / "outbox", description="OutboxMailer folder")
+    storage_dir: Path = Field(VAR_DIR / "files", description="PDFs and uploaded seals")
+    magic_link_minutes: int = Field(15, description="how long a login link stays valid")
+    session_days: int = Field(14, description="how long a login session lasts")
+    login_rate_limit: int = Field(5, description="login e-mails per address and per IP per 15 minutes")
+    secure_cookies: bool = Field(False, description="Secure flag on cookies (on behind HTTPS)")
+    log_json: bool | None = Field(None, description="JSON logs; default: on in production")
+    metrics_port: int = Field(0, description="worker Prometheus metrics port; 0 disables")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

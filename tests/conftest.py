@@ -1,0 +1,63 @@
+"""Test set-up: one fresh database per run (SQLite by default, PostgreSQL with ADVOCACY_TEST_DATABASE_URL) and
+the broker from ADVOCACY_TEST_BROKER_URL (in-process by default). Settings are read once at import, so the
+environment is set here before anything from ``advocacy`` is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="advocacy-test-"))
+_PG_ADMIN_URL = os.environ.get("ADVOCACY_TEST_DATABASE_URL", "")
+_TEST_DB_NAME = f"advocacy_test_{uuid.uuid4().hex[:10]}"
+
+if _PG_ADMIN_URL:
+    base, _, _ = _PG_ADMIN_URL.rpartition("/")
+    os.environ["ADVOCACY_DATABASE_URL"] = f"{base}/{_TEST_DB_NAME}"
+else:
+    os.environ["ADVOCACY_DATABASE_URL"] = f"sqlite:///{_RUN_DIR / 'test.db'}"
+os.environ["ADVOCACY_BROKER_URL"] = os.environ.get("ADVOCACY_TEST_BROKER_URL", "")
+os.environ["ADVOCACY_OUTBOX_DIR"] = str(_RUN_DIR / "outbox")
+os.environ["ADVOCACY_STORAGE_DIR"] = str(_RUN_DIR / "files")
+os.environ["ADVOCACY_SECRET_KEY"] = "test-secret-key-not-for-production-0123456789"
+os.environ["ADVOCACY_SENDGRID_API_KEY"] = ""
+os.environ["ADVOCACY_SWEEP_INTERVAL_SECONDS"] = "3600"
+os.environ.setdefault("ADVOCACY_ENV", "test")
+
+
+def _create_pg_database() -> None:
+    import psycopg
+
+    admin = _PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{_TEST_DB_NAME}"')
+
+
+def _drop_pg_database() -> None:
+    import psycopg
+
+    from advocacy.db import get_engine
+
+    get_engine().dispose()
+    admin = _PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{_TEST_DB_NAME}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """A fresh database for the whole run, migrated to head."""
+    if _PG_ADMIN_URL:
+        _create_pg_database()
+    from advocacy.migrate import upgrade
+
+    upgrade("head")
+    yield os.environ["ADVOCACY_DATABASE_URL"]
+    if _PG_ADMIN_URL:
+        _drop_pg_database()
