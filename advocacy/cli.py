@@ -80,5 +80,20 @@ def _redact(url: str) -> str:
     return f"{scheme}://…@{rest.split('@', 1)[1]}"
 
 
+def _register_package_commands() -> None:
+    """Each package that has commands exposes click commands in its own ``cli.py``; they are attached here."""
+    import importlib
+
+    for module_name in PACKAGE_COMMANDS:
+        module = importlib.import_module(module_name)
+        for command in module.commands:
+            main.add_command(command)
+
+
+# Modules with a ``commands: list[click.Command]`` attribute.
+PACKAGE_COMMANDS: list[str] = []
+
+_register_package_commands()
+
 if __name__ == "__main__":
     main()

@@ -58,7 +58,7 @@ def run_sweep() -> dict[str, int]:
 @contextmanager
 def embedded_runtime(settings: Settings) -> Iterator[None]:
     """In embedded mode, run dramatiq worker threads and a sweep timer inside the web process."""
-    if not settings.embedded_broker:
+    if not settings.embedded_broker or settings.embedded_worker_threads <= 0:
         yield
         return
     import_actors()

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     env: str = Field("development", description="development | production; production logs JSON")
     database_url: str = Field(f"sqlite:///{VAR_DIR / 'advocacy.db'}", description="SQLAlchemy URL")
     broker_url: str = Field("", description="empty: in-process; redis://… or amqp://…")
-    embedded_worker_threads: int = Field(2, description="worker threads in the web process (embedded mode)")
+    embedded_worker_threads: int = Field(2, description="worker threads in the web process (embedded mode); 0: none")
     sweep_interval_seconds: float = Field(60.0, description="embedded mode: how often the sweep runs")
     secret_key: str = Field("dev-only-insecure-secret-change-me", description="signs links and sessions")
     base_url: str = Field("http://127.0.0.1:8000", description="public URL used in e-mailed links")

@@ -61,3 +61,55 @@ def database() -> Iterator[str]:
     yield os.environ["ADVOCACY_DATABASE_URL"]
     if _PG_ADMIN_URL:
         _drop_pg_database()
+os.environ["ADVOCACY_EMBEDDED_WORKER_THREADS"] = "0"  # tests run their own worker (the `worker` fixture)
+
+
+@pytest.fixture(scope="session")
+def loaded_data(database: str) -> dict[str, int]:
+    """The shipped California data, loaded once per run (reference data: tests must not modify it)."""
+    from advocacy.db import session_scope
+    from advocacy.directory.importer import load_shipped_data
+
+    with session_scope() as session:
+        return load_shipped_data(session)
+
+
+@pytest.fixture()
+def app(loaded_data: dict[str, int]):  # type: ignore[no-untyped-def]
+    from advocacy.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture()
+def client(app):  # type: ignore[no-untyped-def]
+    from litestar.testing import TestClient
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def worker():  # type: ignore[no-untyped-def]
+    """A dramatiq worker (threads in this process) on the configured broker, and a ``drain()`` to wait for it."""
+    import dramatiq
+
+    from advocacy.jobs import import_actors
+
+    import_actors()
+    broker = dramatiq.get_broker()
+    w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
+    w.start()
+
+    class Running:
+        def drain(self, timeout_ms: int = 60_000) -> None:
+            for queue in list(broker.get_declared_queues()):
+                broker.join(queue, timeout=timeout_ms)
+            w.join()
+
+    try:
+        yield Running()
+    finally:
+        w.stop()
+        if hasattr(broker, "flush_all"):
+            broker.flush_all()
