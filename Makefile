@@ -5,7 +5,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint setup data clean
+.PHONY: run test lint setup data clean migration
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,11 @@ lint: $(BIN)/.installed
 
 clean:
 	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache
+
+## Before the first release the schema is one initial migration, regenerated from the models.
+migration: $(BIN)/.installed
+	mkdir -p var && rm -f var/migration-gen.db migrations/versions/0001_initial_schema.py
+	ADVOCACY_DATABASE_URL=sqlite:///var/migration-gen.db $(BIN)/python -c "from alembic import command; \
+	from advocacy.migrate import alembic_config; \
+	command.revision(alembic_config(), message='initial schema', autogenerate=True, rev_id='0001')"
+	rm -f var/migration-gen.db

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:07:33.169738
+Create Date: 2026-11-26 23:08:50.668122
 """
 from collections.abc import Sequence
 
