@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from advocacy import PROJECT_DIR
 
 VAR_DIR = PROJECT_DIR / "var"
+INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
     broker_url: str = Field("", description="empty: in-process; redis://… or amqp://…")
     embedded_worker_threads: int = Field(2, description="worker threads in the web process (embedded mode); 0: none")
     sweep_interval_seconds: float = Field(60.0, description="embedded mode: how often the sweep runs")
-    secret_key: str = Field("dev-only-insecure-secret-change-me", description="signs links and sessions")
+    secret_key: str = Field(INSECURE_DEV_SECRET, description="signs links and sessions")
     base_url: str = Field("http://127.0.0.1:8000", description="public URL used in e-mailed links")
     mail_from: str = Field("letters@advocacy.example.org", description="the league's sending address")
     mail_from_name: str = Field("League of California Cities", description="display name for system mail")
@@ -42,6 +43,14 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="Secure flag on cookies (on behind HTTPS)")
     log_json: bool | None = Field(None, description="JSON logs; default: on in production")
     metrics_port: int = Field(0, description="worker Prometheus metrics port; 0 disables")
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.is_production and self.secret_key == INSECURE_DEV_SECRET:
+            raise ValueError("ADVOCACY_SECRET_KEY must be set to a long random value in production")
+        if self.is_production and self.is_sqlite:
+            raise ValueError("production runs on PostgreSQL: set ADVOCACY_DATABASE_URL")
+        return self
 
     @property
     def embedded_broker(self) -> bool:
