@@ -1,0 +1,16 @@
+"""The README documents every setting and both set-up commands."""
+
+from advocacy import PROJECT_DIR
+from advocacy.settings import Settings
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`ADVOCACY_{name.upper()}`" not in readme]
+    assert missing == [], f"README's settings table lacks: {missing}"
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text()
+    first_block = readme.split("```", 2)[1]
+    assert "make run" in first_block and "make test" in first_block
