@@ -31,12 +31,12 @@ CSRF_EXEMPT = ("/api/", "/webhooks/", "/schema")
 
 def _route_handlers() -> list[Any]:
     # Imported here so that importing advocacy.app does not import every package at module load.
-    from advocacy import ops
+    from advocacy import dev, ops
     from advocacy.accounts import routes as accounts_routes
     from advocacy.directory import routes as directory_routes
 
     handlers: list[Any] = []
-    for module in (ops, accounts_routes, directory_routes):
+    for module in (ops, dev, accounts_routes, directory_routes):
         handlers.extend(module.route_handlers)
     handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True}))
     return handlers

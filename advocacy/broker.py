@@ -7,10 +7,12 @@ idempotent, and the sweep re-sends nudges for work that waited too long (the dat
 
 from __future__ import annotations
 
-import os
+import threading
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware.prometheus import Prometheus
 
 from advocacy.settings import get_settings
 
@@ -20,8 +22,19 @@ from advocacy.settings import get_settings
 REDIS_HEARTBEAT_TIMEOUT_MS = 15_000
 REDIS_MAINTENANCE_CHANCE = 50_000
 
+# /ready must answer even when the broker host silently drops packets.
+PING_TIMEOUT_SECONDS = 3.0
 
-def build_broker(url: str) -> dramatiq.Broker:
+
+def build_broker(url: str, *, metrics_port: int | None = None) -> dramatiq.Broker:
+    """A broker for ``url`` (see the module docstring); ``ValueError`` for any other scheme.
+
+    ``metrics_port`` (default: the ``metrics_port`` setting) adds Prometheus metrics to Redis and RabbitMQ brokers:
+    dramatiq worker processes then serve ``/metrics`` on that port. The embedded broker has no worker processes
+    and serves none.
+    """
+    from advocacy.logs import MessageLogContext
+
     if url.startswith(("redis://", "rediss://")):
         from dramatiq.brokers.redis import RedisBroker
 
@@ -38,14 +51,39 @@ def build_broker(url: str) -> dramatiq.Broker:
         broker = StubBroker()
         broker.emit_after("process_boot")
     else:
-        raise ValueError(f"ADVOCACY_BROKER_URL must be empty, redis://… or amqp://…, not {url!r}")
-    metrics_port = get_settings().metrics_port
+        scheme = url.partition("://")[0] if "://" in url else url[:20]
+        raise ValueError(
+            f"ADVOCACY_BROKER_URL must be empty (in-process), redis://… or amqp://…; {scheme!r} is not supported"
+        )
+    # Added after the stub's process_boot on purpose: in the web process logging is configured by create_app.
+    broker.add_middleware(MessageLogContext())
+    if metrics_port is None:
+        metrics_port = get_settings().metrics_port
     if metrics_port and not isinstance(broker, StubBroker):
-        from dramatiq.middleware.prometheus import Prometheus
-
-        os.environ.setdefault("dramatiq_prom_port", str(metrics_port))
-        broker.add_middleware(Prometheus())
+        broker.add_middleware(WorkerMetrics())
     return broker
+
+
+class WorkerMetrics(Prometheus):
+    """dramatiq's Prometheus middleware, serving on the ``metrics_port`` setting.
+
+    dramatiq's own exposition server reads its port from the ``dramatiq_prom_port`` environment variable when its
+    module is first imported, in the ``dramatiq`` master process, which never reads our settings; so the forked
+    server process is ours: it reads the setting, then runs dramatiq's server.
+    """
+
+    @property
+    def forks(self) -> list[Any]:
+        return [serve_metrics]
+
+
+def serve_metrics() -> int:
+    """Body of the metrics fork process started by the ``dramatiq`` command (blocks until stopped)."""
+    from dramatiq.middleware import prometheus
+
+    prometheus.HTTP_PORT = get_settings().metrics_port or prometheus.HTTP_PORT
+    result: int = prometheus._run_exposition_server()  # type: ignore[no-untyped-call]
+    return result
 
 
 broker: dramatiq.Broker = build_broker(get_settings().broker_url)
@@ -58,11 +96,33 @@ def broker_kind(b: dramatiq.Broker | None = None) -> str:
     return {"StubBroker": "embedded", "RedisBroker": "redis", "RabbitmqBroker": "rabbitmq"}.get(name, name)
 
 
-def ping_broker() -> None:
-    """Raise if the broker is unreachable (used by /ready)."""
-    b = broker
-    kind = broker_kind(b)
-    if kind == "redis":
-        b.client.ping()  # type: ignore[attr-defined]
-    elif kind == "rabbitmq":
-        _ = b.channel  # type: ignore[attr-defined]  # opening the channel connects, or raises
+def ping_broker(b: dramatiq.Broker | None = None, *, timeout: float = PING_TIMEOUT_SECONDS) -> None:
+    """Raise if broker ``b`` (default: the configured one) does not answer within ``timeout`` seconds."""
+    target = b or broker
+    kind = broker_kind(target)
+    if kind == "embedded":
+        return
+    outcome: list[BaseException | None] = []
+
+    def check() -> None:
+        try:
+            if kind == "redis":
+                target.client.ping()  # type: ignore[attr-defined]
+            elif kind == "rabbitmq":
+                # A connection of its own, closed at once: the broker's connections are per thread and would
+                # pile up if each readiness probe opened one on its thread.
+                import pika  # type: ignore[import-untyped]
+
+                connection = pika.BlockingConnection(parameters=target.parameters)  # type: ignore[attr-defined]
+                connection.close()
+            outcome.append(None)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=check, name="advocacy-broker-ping", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"{kind} broker did not answer within {timeout:g} s")
+    if outcome[0] is not None:
+        raise outcome[0]

@@ -91,7 +91,7 @@ def _register_package_commands() -> None:
 
 
 # Modules with a ``commands: list[click.Command]`` attribute.
-PACKAGE_COMMANDS: list[str] = []
+PACKAGE_COMMANDS: list[str] = ["advocacy.accounts.cli", "advocacy.directory.cli"]
 
 _register_package_commands()
 

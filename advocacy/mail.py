@@ -7,12 +7,39 @@
 
 A message may carry several personalizations (one SendGrid call, one envelope per recipient group), which is how
 a letter goes to every recipient at once and how alerts go out in batches.
+
+Callers get the configured mailer from ``get_mailer()`` and build bodies with ``render_email()``.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import uuid
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parsedate_to_datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import jinja2
+
+from advocacy import TEMPLATES_DIR
+from advocacy.settings import get_settings
+
+log = logging.getLogger("advocacy.mail")
+
+# SendGrid's documented per-request limits (Mail Send API); we refuse locally what the API would refuse anyway.
+MAX_PERSONALIZATIONS = 1000
+MAX_RECIPIENTS = 1000
 
 
 @dataclass(frozen=True)
@@ -66,8 +93,371 @@ class MailError(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
 
+    def __repr__(self) -> str:
+        return (
+            f"MailError({self.reason!r}, status={self.status}, retryable={self.retryable}, "
+            f"retry_after={self.retry_after})"
+        )
+
 
 class Mailer(Protocol):
     def send(self, email: Email) -> str:
         """Send ``email`` and return the provider's message id; raise ``MailError`` on failure."""
         ...
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def check_email(message: Email) -> None:
+    """Refuse, before any network call, a message no provider would accept (a caller bug, so never retryable)."""
+    if not message.personalizations:
+        raise MailError("an e-mail needs at least one personalization", retryable=False)
+    if len(message.personalizations) > MAX_PERSONALIZATIONS:
+        raise MailError(
+            f"at most {MAX_PERSONALIZATIONS} personalizations per e-mail, not {len(message.personalizations)}",
+            retryable=False,
+        )
+    total = 0
+    for index, personalization in enumerate(message.personalizations):
+        if not personalization.to:
+            raise MailError(f"personalization {index} has no 'to' address", retryable=False)
+        for address in (*personalization.to, *personalization.cc, *personalization.bcc):
+            if "@" not in address.email or any(c in address.email for c in " \r\n<>,;"):
+                raise MailError(f"not an e-mail address: {address.email!r}", retryable=False)
+        total += sum(len(group) for group in unique_recipients(personalization))
+    if total > MAX_RECIPIENTS:
+        raise MailError(f"at most {MAX_RECIPIENTS} recipients per e-mail, not {total}", retryable=False)
+    if not message.subject.strip():
+        raise MailError("an e-mail needs a subject", retryable=False)
+    if not message.text and not message.html:
+        raise MailError("an e-mail needs a body", retryable=False)
+
+
+def unique_recipients(p: Personalization) -> tuple[list[Address], list[Address], list[Address]]:
+    """To, Cc and Bcc with repeated addresses dropped (first one wins, case-insensitive).
+
+    SendGrid rejects a personalization that names the same address twice, and a letter easily does (an official
+    who is both the signer in Cc and the city's records contact in Bcc); one copy is what everyone wants.
+    """
+    seen: set[str] = set()
+
+    def keep(addresses: list[Address]) -> list[Address]:
+        kept = []
+        for address in addresses:
+            key = address.email.strip().lower()
+            if key not in seen:
+                seen.add(key)
+                kept.append(address)
+        return kept
+
+    return keep(p.to), keep(p.cc), keep(p.bcc)
+
+
+def substitute(text: str, substitutions: dict[str, str]) -> str:
+    for key, value in substitutions.items():
+        text = text.replace(key, value)
+    return text
+
+
+def _format(address: Address) -> str:
+    return formataddr((address.name, address.email)) if address.name else address.email
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Outbox: .eml files for development and for inspecting what would have been sent
+
+
+class OutboxMailer:
+    """Writes one RFC 5322 ``.eml`` file per personalization into ``folder``.
+
+    File names start with a UTC timestamp, so sorting names sorts by time (the /dev/outbox page relies on it).
+    Bcc cannot be a real header of a delivered message, so it is kept as ``X-Bcc`` for inspection; custom args
+    become ``X-Advocacy-<key>`` headers.
+    """
+
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = Path(folder)
+        self._lock = threading.Lock()
+        self._sequence = 0
+
+    def send(self, email: Email) -> str:
+        check_email(email)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        message_id = f"outbox-{uuid.uuid4().hex[:20]}"
+        now = datetime.now(UTC)
+        for index, personalization in enumerate(email.personalizations):
+            data = bytes(build_mime(email, personalization, message_id=message_id, date=now))
+            with self._lock:
+                self._sequence += 1
+                sequence = self._sequence
+            name = f"{now:%Y%m%dT%H%M%S.%f}Z-{sequence % 1_000_000:06d}-{message_id}-{index}.eml"
+            temporary = self.folder / f".{name}.tmp"
+            temporary.write_bytes(data)
+            os.replace(temporary, self.folder / name)  # readers never see a half-written message
+        log.info("outbox: %s (%d personalization(s)) %r", message_id, len(email.personalizations), email.subject)
+        return message_id
+
+
+def build_mime(email: Email, personalization: Personalization, *, message_id: str, date: datetime) -> EmailMessage:
+    """The message one personalization's recipients would receive, as ``email.message.EmailMessage``."""
+    to, cc, bcc = unique_recipients(personalization)
+    subs = personalization.substitutions
+    msg = EmailMessage()
+    msg["From"] = _format(email.sender)
+    msg["To"] = ", ".join(_format(a) for a in to)
+    if cc:
+        msg["Cc"] = ", ".join(_format(a) for a in cc)
+    if bcc:
+        msg["X-Bcc"] = ", ".join(_format(a) for a in bcc)
+    if email.reply_to:
+        msg["Reply-To"] = _format(email.reply_to)
+    msg["Subject"] = substitute(email.subject, subs)
+    msg["Date"] = format_datetime(date)
+    domain = email.sender.email.rpartition("@")[2] or "localhost"
+    msg["Message-ID"] = make_msgid(idstring=message_id, domain=domain)
+    msg["X-Message-Id"] = message_id
+    for name, value in {**email.headers, **personalization.headers}.items():
+        msg[name] = value
+    for key, value in {**email.custom_args, **personalization.custom_args}.items():
+        msg[f"X-Advocacy-{key}"] = value
+    if email.categories:
+        msg["X-Advocacy-Categories"] = ", ".join(email.categories)
+    msg.set_content(substitute(email.text, subs) or " ")
+    if email.html:
+        msg.add_alternative(substitute(email.html, subs), subtype="html")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.mimetype.partition("/")
+        msg.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.filename
+        )
+    return msg
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Memory
+
+
+class MemoryMailer:
+    """Keeps every sent ``Email`` in ``sent`` (thread-safe); for tests that check what was sent, not how."""
+
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+        self._lock = threading.Lock()
+
+    def send(self, email: Email) -> str:
+        check_email(email)
+        with self._lock:
+            self.sent.append(email)
+            return f"memory-{len(self.sent)}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SendGrid
+
+
+class SendGridMailer:
+    """One SendGrid v3 mail-send call per ``Email``; errors become ``MailError`` with ``retryable`` set.
+
+    The client does not retry; the calling actor does, on ``retryable`` errors, after ``retry_after`` if given.
+    """
+
+    def __init__(self, api_key: str, host: str = "https://api.sendgrid.com", timeout: float = 20.0) -> None:
+        from sendgrid import SendGridAPIClient
+
+        self.timeout = timeout
+        self._client = SendGridAPIClient(api_key=api_key, host=host.rstrip("/"))
+        # SendGridAPIClient has no timeout parameter and python-http-client defaults to none (a stalled connection
+        # would hold a worker thread forever); every request-builder it derives copies this attribute.
+        self._client.client.timeout = timeout
+
+    def send(self, email: Email) -> str:
+        from python_http_client.exceptions import HTTPError as ApiError
+
+        check_email(email)
+        payload = sendgrid_payload(email)
+        started = time.monotonic()
+        try:
+            response = self._client.send(payload)
+        except ApiError as exc:
+            raise _api_error(exc.status_code, exc.body, exc.headers) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            # Connection refused or reset, DNS failure, or no answer within the timeout: worth another try.
+            reason = getattr(exc, "reason", exc)
+            raise MailError(
+                f"SendGrid unreachable after {time.monotonic() - started:.1f} s: {reason}", retryable=True
+            ) from None
+        message_id = str(response.headers.get("X-Message-Id") or "")
+        if not message_id:
+            log.warning("SendGrid accepted %r without an X-Message-Id header", email.subject)
+        return message_id
+
+
+def sendgrid_payload(email: Email) -> dict[str, Any]:
+    """The v3 ``/mail/send`` request body. Empty optional fields are left out: the API rejects empty arrays."""
+
+    def addresses(items: list[Address]) -> list[dict[str, str]]:
+        return [{"email": a.email, "name": a.name} if a.name else {"email": a.email} for a in items]
+
+    personalizations = []
+    for p in email.personalizations:
+        to, cc, bcc = unique_recipients(p)
+        entry: dict[str, Any] = {"to": addresses(to)}
+        if cc:
+            entry["cc"] = addresses(cc)
+        if bcc:
+            entry["bcc"] = addresses(bcc)
+        if p.substitutions:
+            entry["substitutions"] = dict(p.substitutions)
+        if p.custom_args:
+            entry["custom_args"] = {k: str(v) for k, v in p.custom_args.items()}
+        if p.headers:
+            entry["headers"] = dict(p.headers)
+        personalizations.append(entry)
+    payload: dict[str, Any] = {
+        "personalizations": personalizations,
+        "from": addresses([email.sender])[0],
+        "subject": email.subject,
+        # text/plain must come first when present (an API rule).
+        "content": [{"type": "text/plain", "value": email.text or " "}]
+        + ([{"type": "text/html", "value": email.html}] if email.html else []),
+    }
+    if email.reply_to:
+        payload["reply_to"] = addresses([email.reply_to])[0]
+    if email.attachments:
+        payload["attachments"] = [
+            {
+                "content": base64.b64encode(a.content).decode("ascii"),
+                "filename": a.filename,
+                "type": a.mimetype,
+                "disposition": "attachment",
+            }
+            for a in email.attachments
+        ]
+    if email.headers:
+        payload["headers"] = dict(email.headers)
+    if email.categories:
+        payload["categories"] = list(email.categories)
+    if email.custom_args:
+        payload["custom_args"] = {k: str(v) for k, v in email.custom_args.items()}
+    return payload
+
+
+def _api_error(status: int, body: bytes | None, headers: Any) -> MailError:
+    reason = _api_error_messages(body) or f"HTTP {status}"
+    if status == 429:
+        return MailError(
+            f"SendGrid rate limit: {reason}", status=status, retryable=True, retry_after=_retry_after(headers)
+        )
+    if status >= 500 or status == 408:
+        return MailError(f"SendGrid server error {status}: {reason}", status=status, retryable=True)
+    return MailError(f"SendGrid refused the message ({status}): {reason}", status=status, retryable=False)
+
+
+def _api_error_messages(body: bytes | None) -> str:
+    """SendGrid errors are ``{"errors": [{"message", "field", "help"}]}``; fall back to the raw text."""
+    if not body:
+        return ""
+    try:
+        errors = json.loads(body.decode("utf-8")).get("errors") or []
+        parts = [
+            f"{e['message']} ({e['field']})" if e.get("field") else str(e.get("message"))
+            for e in errors
+            if isinstance(e, dict)
+        ]
+        if parts:
+            return "; ".join(parts)
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        pass
+    return body.decode("utf-8", "replace")[:500]
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds to wait: ``Retry-After`` (seconds or an HTTP date), else ``X-RateLimit-Reset`` (epoch seconds)."""
+    if headers is None:
+        return None
+    value = headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = parsedate_to_datetime(value)
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            return max(1.0, float(reset) - time.time())
+        except ValueError:
+            pass
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The configured mailer
+
+_mailer: Mailer | None = None
+_mailer_lock = threading.Lock()
+
+
+def get_mailer() -> Mailer:
+    """SendGrid when ``sendgrid_api_key`` is set, else the outbox folder; built once per process."""
+    global _mailer
+    with _mailer_lock:
+        if _mailer is None:
+            settings = get_settings()
+            if settings.sendgrid_api_key:
+                _mailer = SendGridMailer(
+                    settings.sendgrid_api_key, settings.sendgrid_api_host, settings.sendgrid_timeout_seconds
+                )
+            else:
+                _mailer = OutboxMailer(settings.outbox_dir)
+        return _mailer
+
+
+def reset_mailer(mailer: Mailer | None = None) -> None:
+    """Forget the configured mailer (the next ``get_mailer()`` reads settings again), or install ``mailer``."""
+    global _mailer
+    with _mailer_lock:
+        _mailer = mailer
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Templates
+
+
+@lru_cache(maxsize=8)
+def _environment(directory: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        # body.html is escaped; subject.txt and body.txt are plain text, where escaping would show "&amp;".
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        # A missing variable fails the render instead of mailing "Dear ," to a legislator.
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_email(
+    template_dir_name: str, context: dict[str, Any], *, directory: Path | None = None
+) -> tuple[str, str, str | None]:
+    """Render ``templates/email/<name>/{subject.txt, body.txt, body.html}`` to ``(subject, text, html)``.
+
+    ``body.html`` is optional (``html`` is then ``None``). The subject is one line. Templates see the page
+    template globals (league names, ``format_date``) plus ``base_url``, then ``context``.
+    """
+    from advocacy.web import template_globals
+
+    settings = get_settings()
+    env = _environment(directory or TEMPLATES_DIR / "email")
+    values = {**template_globals(settings), "base_url": settings.base_url.rstrip("/"), **context}
+    subject = " ".join(env.get_template(f"{template_dir_name}/subject.txt").render(values).split())
+    text = env.get_template(f"{template_dir_name}/body.txt").render(values)
+    try:
+        html_template = env.get_template(f"{template_dir_name}/body.html")
+    except jinja2.TemplateNotFound:
+        return subject, text, None
+    return subject, text, html_template.render(values)

@@ -31,6 +31,17 @@ class Settings(BaseSettings):
     league_short_name: str = Field("Cal Cities", description="used in 'via …' sender names")
     league_copy_address: str = Field("cityletters@advocacy.example.org", description="league letter inbox")
     staff_alert_address: str = Field("", description="where delivery failures are reported; default: staff")
+    # The Governor's office takes no letters through the Legislature's portal, and its public intake is a web form
+    # (gov.ca.gov/contact, DOMAIN.md §1.8) that has no API; the league must name the address its staff use for
+    # signature and veto requests. The default is deliberately not a real mailbox.
+    governor_letters_address: str = Field("governor-letters@advocacy.example.org",
+                                          description="where signature and veto requests are e-mailed")
+    governor_name: str = Field("Gavin Newsom", description="addressee of signature and veto requests")
+    letter_max_send_attempts: int = Field(6, description="provider calls per letter before its e-mails fail")
+    letter_retry_min_backoff_ms: int = Field(15_000, description="first retry delay of a letter's delivery")
+    letter_retry_max_backoff_ms: int = Field(3_600_000, description="longest retry delay of a letter's delivery")
+    letter_stuck_seconds: int = Field(600, description="sweep: re-send nudges for letters waiting longer than this")
+    sendgrid_webhook_max_age_seconds: int = Field(600, description="refuse signed events older than this")
     sendgrid_api_key: str = Field("", description="empty: mail goes to the outbox folder")
     sendgrid_api_host: str = Field("https://api.sendgrid.com", description="SendGrid API base URL")
     sendgrid_timeout_seconds: float = Field(20.0, description="HTTP timeout of one SendGrid call")

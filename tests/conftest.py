@@ -113,3 +113,12 @@ def worker():  # type: ignore[no-untyped-def]
         w.stop()
         if hasattr(broker, "flush_all"):
             broker.flush_all()
+
+
+@pytest.fixture()
+def fake_sendgrid():  # type: ignore[no-untyped-def]
+    """A local fake of SendGrid's v3 Mail Send API (tests/fakes/sendgrid.py), one per test."""
+    from tests.fakes.sendgrid import FakeSendGrid
+
+    with FakeSendGrid() as fake:
+        yield fake

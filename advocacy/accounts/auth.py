@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
@@ -129,15 +129,17 @@ PUBLIC = Allow(roles=frozenset(), public=True)
 LOGGED_IN = allow(*Role)
 
 
-def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User:
+# Dependencies take ``request`` (a name litestar reserves): a parameter named ``connection`` would be read as a
+# query parameter.
+def current_user(request: Request[Any, Any, Any]) -> User:
     """Dependency for guarded routes: the logged-in caller."""
-    user: User | None = connection.scope.get("user")
+    user: User | None = request.scope.get("user")
     if user is None:
         raise NotAuthorizedException("Please log in.")
     return user
 
 
-def optional_user(connection: ASGIConnection[Any, Any, Any, Any]) -> User | None:
+def optional_user(request: Request[Any, Any, Any]) -> User | None:
     """Dependency for public routes that show more to a logged-in caller."""
-    user: User | None = connection.scope.get("user")
+    user: User | None = request.scope.get("user")
     return user

@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
+from pydantic import NaiveDatetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from advocacy.db import utcnow
 
 
 class Chamber(StrEnum):
@@ -114,6 +117,11 @@ class Committee(SQLModel, table=True):
     @property
     def full_name(self) -> str:
         prefix = {"Assembly": "Assembly", "Senate": "Senate", "Joint": "Joint"}[self.chamber]
+        # Open States names select committees two ways: "Wildfire Prevention Select", "Select Committee on X".
+        if self.name.startswith("Select Committee on "):
+            return f"{prefix} {self.name}"
+        if self.name.endswith(" Select"):
+            return f"{prefix} Select Committee on {self.name.removesuffix(' Select')}"
         return f"{prefix} Committee on {self.name}"
 
 
@@ -169,3 +177,16 @@ class BillAction(SQLModel, table=True):
     date: date
     chamber: str = Field(default="", max_length=8)
     action: str
+
+
+class DataImport(SQLModel, table=True):
+    """One load of reference data: the shipped snapshot or an Open States refresh, with what it changed.
+
+    The shipped load looks here: once legislators and committees have been refreshed from Open States, loading
+    the (older) shipped snapshot again must not put the old members back.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=20, index=True, description="shipped | openstates")
+    finished_at: NaiveDatetime = Field(default_factory=utcnow)  # naive UTC, as everywhere
+    summary: str = Field(default="", description="what changed, one line per change")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:08:50.668122
+Create Date: 2026-11-26 23:20:37.226716
 """
 from collections.abc import Sequence
 
@@ -34,6 +34,16 @@ def upgrade() -> None:
     with op.batch_alter_table('committee', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_committee_ocd_id'), ['ocd_id'], unique=True)
+
+    op.create_table('dataimport',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=False),
+    sa.Column('summary', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('dataimport', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dataimport_source'), ['source'], unique=False)
 
     op.create_table('division',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -78,7 +88,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
     sa.Column('client_ip', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('loginattempt', schema=None) as batch_op:
@@ -207,8 +217,8 @@ def upgrade() -> None:
     sa.Column('may_sign', sa.Boolean(), nullable=False),
     sa.Column('is_treasurer', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('last_login_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_login_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
     sa.ForeignKeyConstraint(['division_id'], ['division.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -224,9 +234,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('last_used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-    sa.Column('revoked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -236,7 +246,7 @@ def upgrade() -> None:
 
     op.create_table('auditevent',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -254,9 +264,9 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('next_path', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('used_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -268,10 +278,9 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('csrf_secret', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-    sa.Column('ended_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('ended_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -353,6 +362,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_division_slug'))
 
     op.drop_table('division')
+    with op.batch_alter_table('dataimport', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_dataimport_source'))
+
+    op.drop_table('dataimport')
     with op.batch_alter_table('committee', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_committee_ocd_id'))
         batch_op.drop_index(batch_op.f('ix_committee_name'))

@@ -1,0 +1,65 @@
+"""Background steps of a letter, on the ``letters`` queue: ids in, one service call, the next step enqueued.
+
+Every actor is idempotent (the service checks the letter's status first), so a redelivered message or a sweep
+nudge for work already done does nothing. Retry timings come from the settings when a message is sent, so tests
+and operators can change them without re-declaring actors.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from sqlmodel import Session
+
+from advocacy import broker as _broker  # noqa: F401  (the broker is set before any actor is declared)
+from advocacy.db import session_scope
+from advocacy.jobs import sweep_task
+from advocacy.letters import delivery, notices
+from advocacy.mail import get_mailer
+from advocacy.settings import get_settings
+
+QUEUE = "letters"
+_settings = get_settings()
+# dramatiq's own cap sits above ours: the letter's send_attempts (in the database) decides when to give up, and
+# survives redeliveries and sweep nudges, which dramatiq's per-message count does not.
+_RETRY_OPTIONS = {
+    "max_retries": _settings.letter_max_send_attempts + 2,
+    "min_backoff": _settings.letter_retry_min_backoff_ms,
+    "max_backoff": _settings.letter_retry_max_backoff_ms,
+}
+
+
+@dramatiq.actor(queue_name=QUEUE, time_limit=120_000, **_RETRY_OPTIONS)
+def render_letter(letter_id: int) -> None:
+    with session_scope() as session:
+        due = delivery.render_letter(session, letter_id)
+    if due:
+        send_deliver(letter_id)
+
+
+@dramatiq.actor(queue_name=QUEUE, time_limit=120_000, **_RETRY_OPTIONS)
+def deliver_letter(letter_id: int) -> None:
+    with session_scope() as session:
+        try:
+            delivery.deliver_letter(session, letter_id, mailer=get_mailer())
+        except delivery.RetryLater as retry:
+            # dramatiq's Retries middleware re-enqueues after this delay (>= the provider's Retry-After).
+            raise dramatiq.Retry(str(retry), delay=retry.delay_ms) from None
+
+
+@dramatiq.actor(queue_name=QUEUE, time_limit=60_000, max_retries=5, min_backoff=5_000)
+def notify_signers(signature_request_id: int) -> None:
+    with session_scope() as session:
+        notices.send_signature_request(session, signature_request_id, mailer=get_mailer())
+
+
+def send_deliver(letter_id: int, delay_ms: int | None = None) -> None:
+    """Enqueue ``deliver_letter`` with the retry timings the settings hold now."""
+    settings = get_settings()
+    deliver_letter.send_with_options(
+        args=(letter_id,), delay=delay_ms, max_retries=settings.letter_max_send_attempts + 2,
+        min_backoff=settings.letter_retry_min_backoff_ms, max_backoff=settings.letter_retry_max_backoff_ms)
+
+
+@sweep_task("letters")
+def sweep_letters(session: Session) -> int:
+    return delivery.sweep_letters(session)

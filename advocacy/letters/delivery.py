@@ -1,0 +1,354 @@
+"""The worker steps of a letter: render its PDF, deliver its e-mails, and the sweep that nudges stuck letters.
+
+Each step reads the letter's status and returns quietly when its work is done (at-least-once brokers redeliver),
+and the letter's version column makes a step that lost a race to another worker roll back instead of moving twice.
+Deliveries are marked ``sending`` and committed before the provider call, ``accepted`` with its message id after;
+a crash in between leaves them ``sending`` and the sweep hands them to a new attempt once they are stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session, col, or_, select
+
+from advocacy.accounts.models import Role, User
+from advocacy.campaigns.models import Campaign
+from advocacy.campaigns.service import Stage, bill_of
+from advocacy.db import utcnow
+from advocacy.directory.models import City, Committee
+from advocacy.letters.compose import (
+    CopyLine,
+    build_document,
+    california_date,
+    official_name,
+    pdf_filename,
+    regional_managers,
+    storage_path,
+)
+from advocacy.letters.document import LetterDocument, TemplateError, render_letter_pdf
+from advocacy.letters.models import (
+    ACCEPTED_OR_LATER,
+    IN_FLIGHT,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Letter,
+    LetterStatus,
+)
+from advocacy.letters.service import _move, enqueue_deliver, enqueue_render
+from advocacy.mail import Address, Attachment, Email, Mailer, MailError, Personalization, render_email
+from advocacy.settings import get_settings
+
+log = logging.getLogger("advocacy.letters")
+
+RECIPIENT_TOKEN = "-recipient-"  # replaced per personalization (SendGrid substitutions)
+
+
+class RetryLater(Exception):  # noqa: N818  (a signal to the actor, not an error)
+    """The provider asked us to try again; the actor re-enqueues the letter after ``delay_ms``."""
+
+    def __init__(self, reason: str, delay_ms: int) -> None:
+        super().__init__(reason)
+        self.delay_ms = delay_ms
+
+
+@dataclass(frozen=True)
+class Loaded:
+    letter: Letter
+    campaign: Campaign
+    city: City
+    stage: Stage
+    signer: User | None
+
+
+def _load(session: Session, letter: Letter) -> Loaded:
+    campaign = session.get(Campaign, letter.campaign_id)
+    city = session.get(City, letter.city_id)
+    assert campaign is not None and city is not None  # foreign keys
+    committee = session.get(Committee, letter.committee_id) if letter.committee_id else None
+    # The stage the letter was written for (not where the bill is now): it is addressed to that committee.
+    stage = Stage(key=letter.stage, committee=committee,
+                  label=committee.full_name if committee else letter.stage.partition("@")[0])
+    signer = session.get(User, letter.signer_id) if letter.signer_id else None
+    return Loaded(letter, campaign, city, stage, signer)
+
+
+def deliveries_of(session: Session, letter_id: int) -> list[Delivery]:
+    return list(session.exec(select(Delivery).where(Delivery.letter_id == letter_id)
+                             .order_by(col(Delivery.sort_order), col(Delivery.id))).all())
+
+
+def letter_document(session: Session, letter: Letter) -> LetterDocument:
+    """The stored letter as a document: its signer, note, stage and the recipients it was queued with."""
+    loaded = _load(session, letter)
+    copies = [CopyLine(key=d.recipient_key, name=d.name, reason=d.reason, cc_note=d.cc_note)
+              for d in deliveries_of(session, letter.id or 0)]
+    return build_document(session, campaign=loaded.campaign, bill=bill_of(session, loaded.campaign),
+                          city=loaded.city, stage=loaded.stage, signer=loaded.signer, local_note=letter.local_note,
+                          copies=copies, letter_date=california_date(letter.queued_at))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# render_letter
+
+
+def render_letter(session: Session, letter_id: int) -> bool:
+    """Render and store the PDF of a queued letter; True when ``deliver_letter`` is due (False: nothing to do)."""
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.status is not LetterStatus.QUEUED:
+        return False
+    try:
+        pdf = render_letter_pdf(letter_document(session, letter))
+    except (TemplateError, ValueError) as exc:  # the template or the seal is broken: retrying cannot help
+        _fail_letter(session, letter, f"The letter could not be rendered: {exc}")
+        return False
+    digest = hashlib.sha256(pdf).hexdigest()
+    # One file per rendering: a worker that loses the race below never overwrites the winner's file.
+    relative = f"letters/{letter.city_id}/{letter.id}-{digest[:16]}.pdf"
+    _write_atomically(relative, pdf)
+    letter.pdf_path, letter.pdf_sha256 = relative, digest
+    letter.rendered_at = letter.next_step_at = utcnow()
+    _move(letter, LetterStatus.RENDERED)
+    session.add(letter)
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()  # another worker rendered it first
+        storage_path(relative).unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _write_atomically(relative: str, data: bytes) -> None:
+    path = storage_path(relative)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def _fail_letter(session: Session, letter: Letter, reason: str) -> None:
+    for delivery in deliveries_of(session, letter.id or 0):
+        if delivery.status is DeliveryStatus.PENDING:
+            _move(delivery, DeliveryStatus.FAILED)
+            delivery.error = "Not sent: " + reason
+            session.add(delivery)
+    letter.error = reason
+    _move(letter, LetterStatus.FAILED)
+    session.add(letter)
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        return
+    alert_staff(session, letter, reason)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# deliver_letter
+
+
+def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
+    """Send every e-mail delivery not yet accepted in ONE provider call, then settle the letter's status.
+
+    Raises ``RetryLater`` when the provider asks to try again and attempts remain.
+    """
+    settings = get_settings()
+    letter = session.get(Letter, letter_id)
+    if letter is None or letter.status is not LetterStatus.RENDERED:
+        return
+    now = utcnow()
+    if letter.next_step_at and letter.next_step_at > now + timedelta(seconds=1):
+        return  # an early nudge during a backoff: the delayed retry message is on its way
+    stale = now - timedelta(seconds=settings.letter_stuck_seconds)
+    deliveries = deliveries_of(session, letter_id)
+    claim = [d for d in deliveries if d.channel is Channel.EMAIL and (
+        d.status is DeliveryStatus.PENDING or (d.status is DeliveryStatus.SENDING and d.status_changed_at < stale))]
+    if not claim:
+        if not any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in deliveries):
+            _settle(session, letter, deliveries)
+        return
+    email = letter_email(session, letter, claim)  # built before the claim: a failure here leaves them pending
+    for delivery in claim:
+        if delivery.status is DeliveryStatus.SENDING:
+            delivery.status_changed_at = now  # a stale claim taken over from a worker that died mid-call
+        else:
+            _move(delivery, DeliveryStatus.SENDING)
+        delivery.attempts += 1
+        session.add(delivery)
+    letter.send_attempts += 1
+    letter.next_step_at = now
+    session.add(letter)
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()  # another worker claimed this letter's deliveries first
+        return
+    try:
+        message_id = mailer.send(email)
+    except MailError as exc:
+        _after_failure(session, letter, claim, exc)
+        return
+    for delivery in claim:
+        _move(delivery, DeliveryStatus.ACCEPTED)
+        delivery.message_id, delivery.error = message_id, ""
+        session.add(delivery)
+    _settle(session, letter, deliveries)
+
+
+def backoff_ms(attempt: int, retry_after: float | None) -> int:
+    """Exponential backoff from the settings, never shorter than the provider's Retry-After."""
+    settings = get_settings()
+    delay = min(settings.letter_retry_max_backoff_ms, settings.letter_retry_min_backoff_ms * 2 ** max(0, attempt - 1))
+    if retry_after is not None:
+        delay = max(delay, int(retry_after * 1000) + 1)
+    return int(delay)
+
+
+def _after_failure(session: Session, letter: Letter, claim: list[Delivery], exc: MailError) -> None:
+    attempts = letter.send_attempts
+    if exc.retryable and attempts < get_settings().letter_max_send_attempts:
+        delay = backoff_ms(attempts, exc.retry_after)
+        for delivery in claim:
+            _move(delivery, DeliveryStatus.PENDING)
+            delivery.error = f"Attempt {attempts}: {exc.reason}. Trying again in {delay / 1000:.0f} s."
+            session.add(delivery)
+        letter.next_step_at = utcnow() + timedelta(milliseconds=delay)
+        session.add(letter)
+        session.commit()
+        raise RetryLater(exc.reason, delay)
+    reason = exc.reason if not exc.retryable else f"Gave up after {attempts} attempts: {exc.reason}"
+    for delivery in claim:
+        _move(delivery, DeliveryStatus.FAILED)
+        delivery.error = reason
+        session.add(delivery)
+    letter.error = reason
+    _settle(session, letter, deliveries_of(session, letter.id or 0))
+    alert_staff(session, letter, reason)
+
+
+def _settle(session: Session, letter: Letter, deliveries: list[Delivery]) -> None:
+    """Sent, partially sent or failed once no e-mail delivery waits; commits."""
+    emails = [d for d in deliveries if d.channel is Channel.EMAIL]
+    if any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in emails):
+        session.commit()
+        return
+    accepted = sum(d.status in ACCEPTED_OR_LATER for d in emails)
+    failed = len(emails) - accepted
+    if accepted and failed:
+        _move(letter, LetterStatus.PARTIALLY_SENT)
+    elif failed:
+        _move(letter, LetterStatus.FAILED)
+    else:
+        _move(letter, LetterStatus.SENT)
+    letter.sent_at = utcnow() if accepted else None
+    letter.next_step_at = None
+    session.add(letter)
+    session.commit()
+
+
+def sender_name(signer: User | None, city: City) -> str:
+    """ "Mayor Jane Doe, City of X (via Cal Cities)": the league's address, never the official's (DOMAIN.md §7)."""
+    who = " ".join(part for part in ((signer.title if signer else ""), (signer.name if signer else "")) if part)
+    return f"{who or 'The'}, {official_name(city)} (via {get_settings().league_short_name})"
+
+
+def letter_email(session: Session, letter: Letter, claim: list[Delivery]) -> Email:
+    """One message: a personalization per recipient (custom args name letter and delivery), one for the copies."""
+    settings = get_settings()
+    loaded = _load(session, letter)
+    bill = bill_of(session, loaded.campaign)
+    signer = loaded.signer
+    subject, text, html = render_email("letter_copy", {
+        "letter": letter, "campaign": loaded.campaign, "bill": bill, "city_name": official_name(loaded.city),
+        "signer": signer, "recipient": RECIPIENT_TOKEN, "committee": loaded.stage.committee,
+    })
+    personalizations = [
+        Personalization(to=[Address(d.email, d.name)], substitutions={RECIPIENT_TOKEN: d.name},
+                        custom_args={"letter_id": str(letter.id), "delivery_id": str(d.id)})
+        for d in claim
+    ]
+    copies = [Address(settings.league_copy_address, settings.mail_from_name)]
+    copies += [Address(m.email, m.name) for m in regional_managers(session, loaded.city)]
+    copy_to = Address(signer.email, signer.name) if signer else copies.pop(0)
+    personalizations.append(Personalization(
+        to=[copy_to], cc=copies, substitutions={RECIPIENT_TOKEN: "Copy for the city's records"},
+        custom_args={"letter_id": str(letter.id), "copy": "1"}))
+    pdf = storage_path(letter.pdf_path or "").read_bytes()
+    return Email(
+        subject=letter.subject or subject, sender=Address(settings.mail_from, sender_name(signer, loaded.city)),
+        text=text, html=html, personalizations=personalizations,
+        reply_to=Address(signer.email, signer.name) if signer else None,
+        attachments=[Attachment(pdf_filename(bill, loaded.city, loaded.campaign), pdf)],
+        categories=["position-letter"],
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Staff alerts
+
+
+def staff_addresses(session: Session) -> list[Address]:
+    settings = get_settings()
+    if settings.staff_alert_address:
+        return [Address(settings.staff_alert_address)]
+    staff = session.exec(select(User).where(col(User.role).in_([Role.STAFF, Role.ADMIN]),
+                                            col(User.active).is_(True)).order_by(col(User.id))).all()
+    return [Address(user.email, user.name) for user in staff]
+
+
+def alert_staff(session: Session, letter: Letter, reason: str, delivery: Delivery | None = None) -> None:
+    """Tell league staff a letter (or one recipient) failed; an alert that cannot be sent is logged, not retried."""
+    from advocacy.mail import get_mailer
+
+    recipients = staff_addresses(session)
+    if not recipients:
+        log.error("letter %s failed and no staff address is configured: %s", letter.id, reason)
+        return
+    city = session.get(City, letter.city_id)
+    subject, text, html = render_email("delivery_failed", {
+        "letter": letter, "delivery": delivery, "reason": reason, "city_name": official_name(city) if city else "",
+        "link": f"{get_settings().base_url.rstrip('/')}/letters/{letter.id}",
+    })
+    settings = get_settings()
+    email = Email(subject=subject, sender=Address(settings.mail_from, settings.mail_from_name), text=text, html=html,
+                  personalizations=[Personalization(to=[address]) for address in recipients],
+                  categories=["staff-alert"])
+    try:
+        get_mailer().send(email)
+    except MailError as exc:
+        log.error("could not alert staff about letter %s (%s): %s", letter.id, reason, exc)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The sweep
+
+
+def stuck_letters(session: Session) -> list[Letter]:
+    """In-flight letters whose next step is overdue by more than ``letter_stuck_seconds``."""
+    cutoff = utcnow() - timedelta(seconds=get_settings().letter_stuck_seconds)
+    return list(session.exec(select(Letter).where(
+        col(Letter.status).in_(IN_FLIGHT),
+        or_(col(Letter.next_step_at) < cutoff, col(Letter.next_step_at).is_(None)),
+    ).order_by(col(Letter.id)).limit(500)).all())
+
+
+def sweep_letters(session: Session) -> int:
+    """Re-send the nudge for every stuck letter: render for ``queued``, deliver for ``rendered`` (incl. stale
+    ``sending`` deliveries, which deliver_letter takes over). Returns how many nudges were sent."""
+    nudged = 0
+    for letter in stuck_letters(session):
+        if letter.status is LetterStatus.QUEUED:
+            enqueue_render(letter.id or 0)
+        else:
+            enqueue_deliver(letter.id or 0)
+        nudged += 1
+    if nudged:
+        log.warning("sweep: nudged %d stuck letter(s)", nudged)
+    return nudged

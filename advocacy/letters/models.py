@@ -1,0 +1,168 @@
+"""Position letters, one delivery per recipient and channel, and the state machines that move them.
+
+A letter is one city's answer to one campaign at one committee stage (the committee now hearing the bill, or the
+Governor, at the bill's current version): the unique constraint makes a second press, a second official or a
+replayed request find the first letter instead of writing another.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from typing import Any
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy.orm import declared_attr
+from sqlmodel import Field, SQLModel
+
+from advocacy.db import utcnow
+
+LOCAL_NOTE_MAX = 1500
+
+
+class LetterStatus(StrEnum):
+    DRAFT = "draft"  # prepared by an official who may not sign; waits for a signer
+    QUEUED = "queued"  # a signer pressed Send; render_letter is due
+    RENDERED = "rendered"  # PDF stored; deliver_letter is due
+    SENT = "sent"  # every e-mail accepted by the provider
+    PARTIALLY_SENT = "partially_sent"  # some e-mails accepted, others failed for good
+    FAILED = "failed"  # nothing could be sent (see Letter.error)
+    SUPERSEDED = "superseded"  # the bill was amended or moved on: a new letter is due
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker, the provider call is under way
+    ACCEPTED = "accepted"  # the provider took it (message id kept)
+    DELIVERED = "delivered"  # the receiving server took it (Event Webhook)
+    BOUNCED = "bounced"
+    DROPPED = "dropped"
+    DEFERRED = "deferred"  # the receiving server asked the provider to try later
+    FAILED = "failed"  # refused by the provider, or retries exhausted (see Delivery.error)
+    PORTAL_PENDING = "portal_pending"  # a person must upload the packet to the Position Letter Portal
+    PORTAL_SUBMITTED = "portal_submitted"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    PORTAL = "portal"  # the Legislature's Position Letter Portal (no API: a person submits, DOMAIN.md §1.3)
+
+
+L, D = LetterStatus, DeliveryStatus
+
+LETTER_MOVES: dict[LetterStatus, frozenset[LetterStatus]] = {
+    L.DRAFT: frozenset({L.QUEUED, L.SUPERSEDED}),
+    L.QUEUED: frozenset({L.RENDERED, L.FAILED}),
+    L.RENDERED: frozenset({L.SENT, L.PARTIALLY_SENT, L.FAILED}),
+    # A bounce reported after "sent" can make a letter partially sent; nothing else moves back.
+    L.SENT: frozenset({L.PARTIALLY_SENT, L.SUPERSEDED}),
+    L.PARTIALLY_SENT: frozenset({L.SUPERSEDED}),
+    L.FAILED: frozenset({L.SUPERSEDED}),
+    L.SUPERSEDED: frozenset(),
+}
+
+DELIVERY_MOVES: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    D.PENDING: frozenset({D.SENDING, D.FAILED}),
+    # Back to pending when the provider asked us to try later (429, 5xx, timeout); failed when it refused.
+    D.SENDING: frozenset({D.ACCEPTED, D.PENDING, D.FAILED}),
+    D.ACCEPTED: frozenset({D.DELIVERED, D.BOUNCED, D.DROPPED, D.DEFERRED}),
+    D.DEFERRED: frozenset({D.DELIVERED, D.BOUNCED, D.DROPPED}),
+    # A later bounce (e.g. an out-of-office turned hard bounce) is still news worth showing.
+    D.DELIVERED: frozenset({D.BOUNCED}),
+    D.BOUNCED: frozenset(),
+    D.DROPPED: frozenset(),
+    D.FAILED: frozenset(),
+    D.PORTAL_PENDING: frozenset({D.PORTAL_SUBMITTED}),
+    D.PORTAL_SUBMITTED: frozenset(),
+}
+
+#: Letters a worker still has to move forward (the sweep looks for them).
+IN_FLIGHT = frozenset({L.QUEUED, L.RENDERED})
+#: E-mail deliveries the provider has taken, whatever happened next.
+ACCEPTED_OR_LATER = frozenset({D.ACCEPTED, D.DELIVERED, D.DEFERRED, D.BOUNCED, D.DROPPED})
+
+
+class Letter(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("campaign_id", "city_id", "stage", name="uq_letter_campaign_city_stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    city_id: int = Field(foreign_key="city.id", index=True)
+    # "committee:<ocd id>@<version date>", "governor@<version date>" or "floor@…": see campaigns.service.stage_of.
+    stage: str = Field(max_length=160)
+    committee_id: int | None = Field(default=None, foreign_key="committee.id", index=True)
+    bill_version_date: date | None = None
+    status: LetterStatus = Field(default=LetterStatus.DRAFT, max_length=16, index=True)
+    status_changed_at: datetime = Field(default_factory=utcnow, index=True)
+    local_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    prepared_by_id: int = Field(foreign_key="user.id", index=True)
+    signer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    subject: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    queued_at: datetime | None = None
+    rendered_at: datetime | None = None
+    sent_at: datetime | None = None
+    pdf_path: str | None = Field(default=None, max_length=300, description="relative to settings.storage_dir")
+    pdf_sha256: str | None = Field(default=None, max_length=64)
+    send_attempts: int = Field(default=0, description="provider calls made for this letter")
+    # When the next worker step is due: now when queued or rendered, later while a retry waits out a backoff. The
+    # sweep nudges in-flight letters whose step is overdue by more than settings.letter_stuck_seconds.
+    next_step_at: datetime | None = Field(default=None, index=True)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # Optimistic locking: every UPDATE checks the version it read, so two workers handed the same message (at-least-
+    # once delivery, or a sweep nudge racing the original) cannot both move the letter; the loser gets StaleDataError.
+    version: int = Field(default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+class Delivery(SQLModel, table=True):
+    """One recipient on one channel. ``recipient_key`` deduplicates (a legislator, the Governor, a committee)."""
+
+    __table_args__ = (UniqueConstraint("letter_id", "channel", "recipient_key", name="uq_delivery_recipient"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    channel: Channel = Field(max_length=8)
+    recipient_key: str = Field(max_length=120, description="legislator:<id>, committee:<id>, governor")
+    legislator_id: int | None = Field(default=None, foreign_key="legislator.id", index=True)
+    committee_id: int | None = Field(default=None, foreign_key="committee.id")
+    name: str = Field(max_length=200)
+    email: str = Field(default="", max_length=254)
+    reason: str = Field(max_length=300, description='e.g. "Chair, Assembly Local Government; Author"')
+    cc_note: str = Field(default="", max_length=200, description='beside the name in the cc block: "author of AB 1"')
+    sort_order: int = 0
+    status: DeliveryStatus = Field(max_length=20, index=True)
+    status_changed_at: datetime = Field(default_factory=utcnow, index=True)
+    message_id: str = Field(default="", max_length=120, index=True)
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    attempts: int = 0
+    receipt_number: str = Field(default="", max_length=80, description="Position Letter Portal receipt")
+    submitted_by_id: int | None = Field(default=None, foreign_key="user.id")
+    submitted_at: datetime | None = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """An API caller's ``Idempotency-Key``: a replay returns the letter the first request made."""
+
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    key: str = Field(max_length=200)
+    request_fingerprint: str = Field(max_length=64, description="sha256 of the route and body")
+    letter_id: int = Field(foreign_key="letter.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SignatureRequest(SQLModel, table=True):
+    """An official asked the city's signers to review and send a draft letter."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    requested_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    notified: str = Field(default="", max_length=1000, description="signers e-mailed, comma-separated addresses")

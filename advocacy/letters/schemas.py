@@ -1,0 +1,98 @@
+"""What the JSON API and the status poller say about letters and campaigns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+from advocacy.campaigns.models import Campaign, CampaignStatus, Position
+from advocacy.campaigns.service import Stage
+from advocacy.directory.models import Bill
+from advocacy.letters.models import LOCAL_NOTE_MAX, Channel, Delivery, DeliveryStatus, Letter, LetterStatus
+from advocacy.letters.recipients import Recipient
+
+
+class LetterRequest(BaseModel):
+    local_note: str = Field("", max_length=LOCAL_NOTE_MAX, description="optional local-impact paragraph")
+
+
+class RecipientOut(BaseModel):
+    name: str
+    reason: str
+    channel: Channel
+    status: DeliveryStatus | None = Field(None, description="null on a campaign: no letter yet")
+    email: str = ""
+    error: str = ""
+    receipt_number: str = ""
+
+
+class BillOut(BaseModel):
+    id: int
+    label: str
+    title: str
+    author: str
+    status: str
+    version_date: date | None
+    committee: str = Field("", description="committee now hearing the bill")
+    url: str = ""
+
+
+class LetterOut(BaseModel):
+    id: int
+    campaign_id: int
+    city_id: int
+    status: LetterStatus
+    stage: str
+    subject: str
+    local_note: str
+    created_at: datetime
+    queued_at: datetime | None
+    sent_at: datetime | None
+    pdf_url: str | None = Field(None, description="present once the PDF is rendered")
+    pdf_sha256: str | None
+    error: str = ""
+    recipients: list[RecipientOut]
+
+    @classmethod
+    def build(cls, letter: Letter, deliveries: list[Delivery]) -> LetterOut:
+        return cls(
+            id=letter.id or 0, campaign_id=letter.campaign_id, city_id=letter.city_id, status=letter.status,
+            stage=letter.stage, subject=letter.subject, local_note=letter.local_note, created_at=letter.created_at,
+            queued_at=letter.queued_at, sent_at=letter.sent_at,
+            pdf_url=f"/api/v1/letters/{letter.id}/pdf" if letter.pdf_path else None, pdf_sha256=letter.pdf_sha256,
+            error=letter.error,
+            recipients=[RecipientOut(name=d.name, reason=d.reason, channel=d.channel, status=d.status, email=d.email,
+                                     error=d.error, receipt_number=d.receipt_number) for d in deliveries],
+        )
+
+
+class CampaignOut(BaseModel):
+    id: int
+    title: str
+    position: Position
+    status: CampaignStatus
+    letter_kind: str
+    talking_points: list[str]
+    targets: list[str]
+    deadline: datetime | None
+    bill: BillOut
+    stage: str = Field(description="where the bill is now: a committee, the Governor or the floor")
+    recipients: list[RecipientOut] = Field(default_factory=list, description="for the caller's city")
+    letter_id: int | None = Field(None, description="the caller's city's letter at this stage, if any")
+
+    @classmethod
+    def build(cls, campaign: Campaign, bill: Bill, stage: Stage, recipients: list[Recipient] | None = None,
+              letter: Letter | None = None) -> CampaignOut:
+        return cls(
+            id=campaign.id or 0, title=campaign.title, position=campaign.position, status=campaign.status,
+            letter_kind=campaign.letter_kind, talking_points=campaign.talking_point_list,
+            targets=[t.value for t in campaign.targets], deadline=campaign.deadline,
+            bill=BillOut(id=bill.id or 0, label=bill.label, title=bill.title, author=bill.author_name,
+                         status=bill.status, version_date=bill.version_date,
+                         committee=stage.committee.full_name if stage.committee else "", url=bill.leginfo_url),
+            stage=stage.label,
+            recipients=[RecipientOut(name=r.name, reason=r.reason, channel=r.channel, email=r.email)
+                        for r in recipients or []],
+            letter_id=letter.id if letter else None,
+        )

@@ -1,0 +1,186 @@
+"""SendGridMailer (the real sendgrid client) against the local fake of the v3 Mail Send API."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from advocacy.mail import Address, Attachment, Email, MailError, Personalization, SendGridMailer, sendgrid_payload
+from tests.fakes.sendgrid import FakeSendGrid
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def letter(**changes: object) -> Email:
+    email = Email(
+        subject="Support for AB 123 from the City of Davis",
+        sender=Address("letters@advocacy.example.org", "Mayor Pat Example, City of Davis (via Cal Cities)"),
+        text="Dear Assembly Member,\n\nPlease find our letter attached.\n",
+        html="<p>Dear Assembly Member,</p><p>Please find our letter attached.</p>",
+        reply_to=Address("pat.example@city.example.gov", "Pat Example"),
+        personalizations=[
+            Personalization(
+                to=[Address("member.one@asm.example.gov", "Member One")],
+                cc=[Address("pat.example@city.example.gov")],
+                custom_args={"delivery_id": "101"},
+            ),
+            Personalization(
+                to=[Address("committee@asm.example.gov")],
+                bcc=[Address("clerk@city.example.gov")],
+                substitutions={"-name-": "Committee"},
+                custom_args={"delivery_id": "102"},
+            ),
+        ],
+        attachments=[Attachment("ab-123-support.pdf", PDF)],
+        categories=["letter"],
+        custom_args={"letter_id": "55"},
+    )
+    for key, value in changes.items():
+        setattr(email, key, value)
+    return email
+
+
+def test_two_personalizations_with_a_pdf_are_accepted(fake_sendgrid: FakeSendGrid) -> None:
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url, timeout=5)
+
+    message_id = mailer.send(letter())
+
+    assert message_id and message_id == fake_sendgrid.requests[0].message_id
+    request = fake_sendgrid.requests[0]
+    assert request.path == "/v3/mail/send" and request.status == 202
+    assert request.headers["Authorization"] == f"Bearer {fake_sendgrid.api_key}"
+    payload = fake_sendgrid.accepted[0]
+    assert [p["to"] for p in payload["personalizations"]] == [
+        [{"email": "member.one@asm.example.gov", "name": "Member One"}],
+        [{"email": "committee@asm.example.gov"}],
+    ]
+    assert payload["personalizations"][0]["cc"] == [{"email": "pat.example@city.example.gov"}]
+    assert payload["personalizations"][1]["bcc"] == [{"email": "clerk@city.example.gov"}]
+    assert payload["personalizations"][1]["substitutions"] == {"-name-": "Committee"}
+    assert payload["personalizations"][0]["custom_args"] == {"delivery_id": "101"}
+    assert payload["from"] == {
+        "email": "letters@advocacy.example.org",
+        "name": "Mayor Pat Example, City of Davis (via Cal Cities)",
+    }
+    assert payload["reply_to"] == {"email": "pat.example@city.example.gov", "name": "Pat Example"}
+    assert payload["subject"] == "Support for AB 123 from the City of Davis"
+    assert [c["type"] for c in payload["content"]] == ["text/plain", "text/html"]
+    [attachment] = payload["attachments"]
+    assert attachment["filename"] == "ab-123-support.pdf" and attachment["type"] == "application/pdf"
+    assert base64.b64decode(attachment["content"]) == PDF
+    assert payload["categories"] == ["letter"] and payload["custom_args"] == {"letter_id": "55"}
+
+
+def test_an_address_repeated_within_a_personalization_is_sent_once(fake_sendgrid: FakeSendGrid) -> None:
+    email = letter(
+        personalizations=[
+            Personalization(
+                to=[Address("member.one@asm.example.gov")],
+                cc=[Address("Member.One@asm.example.gov"), Address("pat.example@city.example.gov")],
+                bcc=[Address("pat.example@city.example.gov")],
+            )
+        ]
+    )
+    SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url).send(email)
+    [p] = fake_sendgrid.accepted[0]["personalizations"]
+    assert p["cc"] == [{"email": "pat.example@city.example.gov"}] and "bcc" not in p
+
+
+def test_validation_error_is_not_retryable_and_carries_the_api_message(fake_sendgrid: FakeSendGrid) -> None:
+    # A sender address the API refuses: our local checks pass it, SendGrid's do not.
+    email = letter(sender=Address("letters-at-advocacy.example.org"))
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url).send(email)
+    assert caught.value.status == 400 and caught.value.retryable is False
+    assert "The from object must be provided" in caught.value.reason
+    assert fake_sendgrid.accepted == []
+
+
+def test_wrong_api_key_is_not_retryable(fake_sendgrid: FakeSendGrid) -> None:
+    with pytest.raises(MailError) as caught:
+        SendGridMailer("SG.wrong", fake_sendgrid.url).send(letter())
+    assert caught.value.status == 401 and caught.value.retryable is False
+    assert "authorization grant is invalid" in caught.value.reason
+
+
+def test_payload_over_30_mb_is_refused_with_413(fake_sendgrid: FakeSendGrid) -> None:
+    big = Attachment("scan.pdf", b"%PDF" + bytes(23_700_000))  # base64 grows it past 30 MB
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url, timeout=30).send(letter(attachments=[big]))
+    assert caught.value.status == 413 and caught.value.retryable is False
+    assert "too large" in caught.value.reason
+
+
+def test_rate_limit_is_retryable_after_retry_after(fake_sendgrid: FakeSendGrid) -> None:
+    fake_sendgrid.script(429, retry_after=7)
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    with pytest.raises(MailError) as caught:
+        mailer.send(letter())
+    assert caught.value.status == 429 and caught.value.retryable is True and caught.value.retry_after == 7
+    assert mailer.send(letter())  # the script is used up: the next call goes through
+    assert [r.status for r in fake_sendgrid.requests] == [429, 202]
+
+
+def test_rate_limit_without_retry_after_uses_the_reset_time(fake_sendgrid: FakeSendGrid) -> None:
+    fake_sendgrid.script(429, retry_after=None)
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url).send(letter())
+    assert caught.value.retryable is True
+    assert caught.value.retry_after is not None and 1 <= caught.value.retry_after <= 61
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_errors_are_retryable(fake_sendgrid: FakeSendGrid, status: int) -> None:
+    fake_sendgrid.script(status)
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url).send(letter())
+    assert caught.value.status == status and caught.value.retryable is True
+
+
+def test_a_hanging_server_times_out_within_the_configured_timeout(fake_sendgrid: FakeSendGrid) -> None:
+    fake_sendgrid.hang(10)
+    started = time.monotonic()
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url, timeout=0.5).send(letter())
+    assert time.monotonic() - started < 3
+    assert caught.value.retryable is True and caught.value.status is None
+    assert "unreachable" in caught.value.reason
+
+
+def test_a_closed_port_is_retryable() -> None:
+    with FakeSendGrid() as fake:
+        url, key = fake.url, fake.api_key
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(key, url, timeout=2).send(letter())
+    assert caught.value.retryable is True
+
+
+def test_messages_no_provider_accepts_are_refused_before_any_call(fake_sendgrid: FakeSendGrid) -> None:
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    for bad in (
+        letter(personalizations=[]),
+        letter(personalizations=[Personalization(to=[])]),
+        letter(subject="  "),
+        letter(personalizations=[Personalization(to=[Address("not an address")])]),
+    ):
+        with pytest.raises(MailError) as caught:
+            mailer.send(bad)
+        assert caught.value.retryable is False
+    assert fake_sendgrid.requests == []
+
+
+def test_payload_leaves_out_empty_optional_fields() -> None:
+    email = Email(
+        subject="Hello",
+        sender=Address("a@example.org"),
+        text="Hi",
+        personalizations=[Personalization(to=[Address("b@example.org")])],
+    )
+    assert sendgrid_payload(email) == {
+        "personalizations": [{"to": [{"email": "b@example.org"}]}],
+        "from": {"email": "a@example.org"},
+        "subject": "Hello",
+        "content": [{"type": "text/plain", "value": "Hi"}],
+    }
