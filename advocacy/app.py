@@ -33,10 +33,12 @@ def _route_handlers() -> list[Any]:
     # Imported here so that importing advocacy.app does not import every package at module load.
     from advocacy import dev, ops
     from advocacy.accounts import routes as accounts_routes
+    from advocacy.campaigns import routes as campaigns_routes
     from advocacy.directory import routes as directory_routes
+    from advocacy.letters import routes as letters_routes
 
     handlers: list[Any] = []
-    for module in (ops, dev, accounts_routes, directory_routes):
+    for module in (ops, dev, accounts_routes, directory_routes, campaigns_routes, letters_routes):
         handlers.extend(module.route_handlers)
     handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True}))
     return handlers
@@ -70,7 +72,8 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     if _wants_json(request):
         return _problem(request, status, detail, extra)
     if isinstance(exc, NotAuthorizedException) and request.method == "GET":
-        return Redirect(path="/login", query_params={"next": str(request.url.path)})
+        query = request.url.query
+        return Redirect(path="/login", query_params={"next": request.url.path + (f"?{query}" if query else "")})
     return Template(
         template_name="pages/error.html",
         context={"status": status, "title": _TITLES.get(status, "Error"), "detail": detail},

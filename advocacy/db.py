@@ -17,7 +17,9 @@ from advocacy.settings import get_settings
 
 
 def utcnow() -> datetime:
-    """Timezone-aware now. Stored as naive UTC by SQLite, as timestamptz-less UTC on PostgreSQL."""
+    """Now, as naive UTC: the project's one rule for stored times (fields are declared ``NaiveDatetime``,
+    because sqlmodel maps a plain ``datetime`` to a type that refuses naive values). Convert to
+    America/Los_Angeles only for display and for deadlines."""
     return datetime.now(UTC).replace(tzinfo=None)
 
 
