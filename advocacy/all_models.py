@@ -2,3 +2,5 @@
 
 from advocacy.accounts import models as accounts_models  # noqa: F401
 from advocacy.directory import models as directory_models  # noqa: F401
+from advocacy.campaigns import models as campaigns_models  # noqa: F401
+from advocacy.letters import models as letters_models  # noqa: F401

@@ -36,9 +36,28 @@ DEMO_CITIES: list[tuple[str, str, str]] = [
     ("Irvine", "Rowan Example", "Finley Sample"),
 ]
 # First names of the regional managers, one per division in the order of their slugs.
-MANAGER_FIRST_NAMES = ["Avery", "Blake", "Charlie", "Dakota", "Eden", "Frankie", "Gray", "Hayden", "Indigo",
-                       "Jessie", "Kendall", "Lennon", "Marlowe", "Noel", "Oakley", "Peyton", "Quincy", "Remy",
-                       "Sage", "Tatum"]
+MANAGER_FIRST_NAMES = [
+    "Avery",
+    "Blake",
+    "Charlie",
+    "Dakota",
+    "Eden",
+    "Frankie",
+    "Gray",
+    "Hayden",
+    "Indigo",
+    "Jessie",
+    "Kendall",
+    "Lennon",
+    "Marlowe",
+    "Noel",
+    "Oakley",
+    "Peyton",
+    "Quincy",
+    "Remy",
+    "Sage",
+    "Tatum",
+]
 
 # "module:function" names of other packages' demo content, called in order after the people are created.
 EXTENSIONS: list[str] = []
@@ -51,6 +70,15 @@ class DemoPerson:
     place: str
     email: str
     created: bool
+    title: str = ""
+    may_sign: bool = False
+
+    @property
+    def role_label(self) -> str:
+        details = ", ".join(
+            x for x in (self.title if self.role is Role.OFFICIAL else "", "may sign" if self.may_sign else "") if x
+        )
+        return ROLE_NAMES[self.role] + (f" ({details})" if details else "")
 
 
 @dataclass
@@ -74,16 +102,46 @@ def _local_part(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _ensure(session: Session, summary: DemoSummary, *, email: str, name: str, role: Role, place: str,
-            title: str = "", city_id: int | None = None, division_id: int | None = None,
-            may_sign: bool = False) -> User:
+def _ensure(
+    session: Session,
+    summary: DemoSummary,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    place: str,
+    title: str = "",
+    city_id: int | None = None,
+    division_id: int | None = None,
+    may_sign: bool = False,
+) -> User:
     existing = service.get_user_by_email(session, email)
     if existing is not None:
-        summary.people.append(DemoPerson(existing.name, existing.role, place, existing.email, created=False))
+        summary.people.append(
+            DemoPerson(
+                existing.name,
+                existing.role,
+                place,
+                existing.email,
+                created=False,
+                title=existing.title,
+                may_sign=existing.may_sign,
+            )
+        )
         return existing
-    user = service.create_user(session, email=email, name=name, role=role, title=title, city_id=city_id,
-                               division_id=division_id, may_sign=may_sign)
-    summary.people.append(DemoPerson(user.name, user.role, place, user.email, created=True))
+    user = service.create_user(
+        session,
+        email=email,
+        name=name,
+        role=role,
+        title=title,
+        city_id=city_id,
+        division_id=division_id,
+        may_sign=may_sign,
+    )
+    summary.people.append(
+        DemoPerson(user.name, user.role, place, user.email, created=True, title=user.title, may_sign=user.may_sign)
+    )
     return user
 
 
@@ -100,22 +158,60 @@ def create_demo(session: Session) -> DemoSummary:
     if not divisions:
         raise LookupError("no Regional Divisions: load the California data first (advocacy data load)")
     summary = DemoSummary()
-    _ensure(session, summary, email=f"staff@{DEMO_DOMAIN}", name="Sam Example", role=Role.STAFF,
-            title="Legislative Representative", place="League")
-    _ensure(session, summary, email=f"admin@{DEMO_DOMAIN}", name="Pat Example", role=Role.ADMIN,
-            title="Administrator", place="League")
+    _ensure(
+        session,
+        summary,
+        email=f"staff@{DEMO_DOMAIN}",
+        name="Sam Example",
+        role=Role.STAFF,
+        title="Legislative Representative",
+        place="League",
+    )
+    _ensure(
+        session,
+        summary,
+        email=f"admin@{DEMO_DOMAIN}",
+        name="Pat Example",
+        role=Role.ADMIN,
+        title="Administrator",
+        place="League",
+    )
     for index, division in enumerate(divisions):
         first = MANAGER_FIRST_NAMES[index % len(MANAGER_FIRST_NAMES)]
-        _ensure(session, summary, email=f"rpm.{_local_part(division.slug)}@{DEMO_DOMAIN}", name=f"{first} Demo",
-                role=Role.REGIONAL_MANAGER, title="Regional Public Affairs Manager", division_id=division.id,
-                place=division.name)
+        _ensure(
+            session,
+            summary,
+            email=f"rpm.{_local_part(division.slug)}@{DEMO_DOMAIN}",
+            name=f"{first} Demo",
+            role=Role.REGIONAL_MANAGER,
+            title="Regional Public Affairs Manager",
+            division_id=division.id,
+            place=division.name,
+        )
     for city_name, mayor, council_member in DEMO_CITIES:
         city = _city(session, city_name)
         key = _local_part(city.name)
-        _ensure(session, summary, email=f"mayor.{key}@{DEMO_DOMAIN}", name=mayor, role=Role.OFFICIAL,
-                title="Mayor", city_id=city.id, may_sign=True, place=city.name)
-        _ensure(session, summary, email=f"council.{key}@{DEMO_DOMAIN}", name=council_member, role=Role.OFFICIAL,
-                title="Council Member", city_id=city.id, place=city.name)
+        _ensure(
+            session,
+            summary,
+            email=f"mayor.{key}@{DEMO_DOMAIN}",
+            name=mayor,
+            role=Role.OFFICIAL,
+            title="Mayor",
+            city_id=city.id,
+            may_sign=True,
+            place=city.name,
+        )
+        _ensure(
+            session,
+            summary,
+            email=f"council.{key}@{DEMO_DOMAIN}",
+            name=council_member,
+            role=Role.OFFICIAL,
+            title="Council Member",
+            city_id=city.id,
+            place=city.name,
+        )
     for dotted in EXTENSIONS:
         module_name, _, function_name = dotted.partition(":")
         extend: Callable[[Session, DemoSummary], None] = getattr(importlib.import_module(module_name), function_name)
@@ -123,14 +219,18 @@ def create_demo(session: Session) -> DemoSummary:
     return summary
 
 
-ROLE_NAMES = {Role.OFFICIAL: "official", Role.REGIONAL_MANAGER: "regional manager", Role.STAFF: "staff",
-              Role.ADMIN: "admin"}
+ROLE_NAMES = {
+    Role.OFFICIAL: "official",
+    Role.REGIONAL_MANAGER: "regional manager",
+    Role.STAFF: "staff",
+    Role.ADMIN: "admin",
+}
 
 
 def format_summary(summary: DemoSummary) -> str:
     """The table ``advocacy demo`` prints, and how to log in as any of the people in it."""
-    header = ("who", "role", "city / division", "e-mail", "")
-    rows = [(p.name, ROLE_NAMES[p.role], p.place, p.email, "new" if p.created else "") for p in summary.people]
+    header = ("who", "role", "city / division", "e-mail", "this run")
+    rows = [(p.name, p.role_label, p.place, p.email, "created" if p.created else "existed") for p in summary.people]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths).rstrip())
@@ -141,9 +241,10 @@ def format_summary(summary: DemoSummary) -> str:
         "",
         "Everyone above is fictional; the addresses are on demo.example and can never receive mail.",
         f"To log in as one of them: open {base}/login, enter the e-mail, then open the link from the development "
-        f"outbox at {base}/dev/outbox and press \"Log in\".",
+        f'outbox at {base}/dev/outbox and press "Log in".',
         "",
-        f"Created {summary.created_count} new item(s)." if summary.created_count
+        f"Created {summary.created_count} new item(s)."
+        if summary.created_count
         else "Nothing new: the demo was already there.",
     ]
     return "\n".join(lines)

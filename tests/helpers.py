@@ -46,8 +46,11 @@ def create_user(
             division = session.exec(select(Division).where(Division.slug == division_slug)).first()
         else:
             sacramento = session.exec(select(City).where(City.geoid == DEFAULT_CITY_GEOID)).first()
-            division = session.get(Division, sacramento.division_id) if sacramento and sacramento.division_id \
+            division = (
+                session.get(Division, sacramento.division_id)
+                if sacramento and sacramento.division_id
                 else session.exec(select(Division).order_by(col(Division.id))).first()
+            )
         if division is None:
             raise LookupError(f"no division {division_slug or '(any)'}: use the loaded_data fixture")
         division_id = division.id

@@ -73,8 +73,9 @@ API_MATRIX = [
 
 @pytest.mark.parametrize("as_caller", CALLERS, indirect=True)
 @pytest.mark.parametrize(("method", "path", "allowed", "ok"), PAGE_MATRIX)
-def test_page_access(as_caller: Any, method: str, path: str, allowed: set[str], ok: int,
-                     request: pytest.FixtureRequest) -> None:
+def test_page_access(
+    as_caller: Any, method: str, path: str, allowed: set[str], ok: int, request: pytest.FixtureRequest
+) -> None:
     client, _ = as_caller
     caller = request.node.callspec.params["as_caller"]
     data = {"_csrf_token": csrf_token(client)} if method == "POST" else None
@@ -93,8 +94,9 @@ def test_page_access(as_caller: Any, method: str, path: str, allowed: set[str], 
 
 @pytest.mark.parametrize("as_caller", CALLERS, indirect=True)
 @pytest.mark.parametrize(("method", "path", "allowed", "ok"), API_MATRIX)
-def test_api_access(as_caller: Any, method: str, path: str, allowed: set[str], ok: int,
-                    request: pytest.FixtureRequest) -> None:
+def test_api_access(
+    as_caller: Any, method: str, path: str, allowed: set[str], ok: int, request: pytest.FixtureRequest
+) -> None:
     client, headers = as_caller
     caller = request.node.callspec.params["as_caller"]
     answer = client.request(method, path, headers=headers)

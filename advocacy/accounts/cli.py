@@ -28,8 +28,16 @@ def users() -> None:
 @click.option("--title", default="", help="e.g. Mayor, Council Member, City Manager")
 @click.option("--may-sign", is_flag=True, help="officials: may sign letters stating the city's position")
 @click.option("--treasurer", is_flag=True, help="staff: the CitiPAC treasurer")
-def users_create(email: str, name: str, role: str, city_ref: str | None, division_slug: str | None, title: str,
-                 may_sign: bool, treasurer: bool) -> None:
+def users_create(
+    email: str,
+    name: str,
+    role: str,
+    city_ref: str | None,
+    division_slug: str | None,
+    title: str,
+    may_sign: bool,
+    treasurer: bool,
+) -> None:
     """Create an account (an existing e-mail is an error; nothing is created on bad input)."""
     from advocacy.accounts import service
     from advocacy.db import session_scope
@@ -38,15 +46,26 @@ def users_create(email: str, name: str, role: str, city_ref: str | None, divisio
         try:
             city_id = service.find_city(session, city_ref).id if city_ref else None
             division_id = service.find_division(session, division_slug).id if division_slug else None
-            user = service.create_user(session, email=email, name=name, role=role, title=title, city_id=city_id,
-                                       division_id=division_id, may_sign=may_sign, is_treasurer=treasurer)
+            user = service.create_user(
+                session,
+                email=email,
+                name=name,
+                role=role,
+                title=title,
+                city_id=city_id,
+                division_id=division_id,
+                may_sign=may_sign,
+                is_treasurer=treasurer,
+            )
         except service.AccountError as exc:
             _fail(str(exc))
             return
         place = service.profile(session, user)
         where = place.city.name if place.city else place.division.name if place.division else "league"
-        click.echo(f"Created user {user.id}: {user.name} <{user.email}>, {user.role.value}, {where}"
-                   + (", may sign" if user.may_sign else ""))
+        click.echo(
+            f"Created user {user.id}: {user.name} <{user.email}>, {user.role.value}, {where}"
+            + (", may sign" if user.may_sign else "")
+        )
 
 
 @users.command("list")
@@ -60,10 +79,22 @@ def users_list(role: str | None) -> None:
         rows = []
         for user in service.list_users(session, role=Role(role) if role else None):
             found = service.profile(session, user)
-            where = found.city.name if found.city else found.division.name if found.division and \
-                user.role is Role.REGIONAL_MANAGER else ""
-            flags = ", ".join(f for f, on in (("may sign", user.may_sign), ("treasurer", user.is_treasurer),
-                                               ("inactive", not user.active)) if on)
+            where = (
+                found.city.name
+                if found.city
+                else found.division.name
+                if found.division and user.role is Role.REGIONAL_MANAGER
+                else ""
+            )
+            flags = ", ".join(
+                f
+                for f, on in (
+                    ("may sign", user.may_sign),
+                    ("treasurer", user.is_treasurer),
+                    ("inactive", not user.active),
+                )
+                if on
+            )
             rows.append((str(user.id), user.role.value, user.name, user.email, where, flags))
         if not rows:
             click.echo("No users.")
@@ -126,9 +157,15 @@ def tokens_list(email: str) -> None:
         if user is None:
             _fail(f"no user with the e-mail {service.normalize_email(email)}")
             return
-        rows = [(str(t.id), t.name, f"{t.created_at:%Y-%m-%d %H:%M}",
-                 f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active")
-                for t in service.list_api_tokens(session, user)]
+        rows = [
+            (
+                str(t.id),
+                t.name,
+                f"{t.created_at:%Y-%m-%d %H:%M}",
+                f"revoked {t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "active",
+            )
+            for t in service.list_api_tokens(session, user)
+        ]
         if not rows:
             click.echo(f"{user.email} has no tokens.")
             return

@@ -40,13 +40,21 @@ def _user_session(request: Request[Any, Any, Any]) -> UserSession | None:
     return found
 
 
-def _login_page(*, next_path: str = "", email: str = "", error: str = "", notice: str = "", token: str = "",
-                status_code: int = 200) -> Template:
+def _login_page(
+    *, next_path: str = "", email: str = "", error: str = "", notice: str = "", token: str = "", status_code: int = 200
+) -> Template:
     return Template(
         template_name="pages/login.html",
-        context={"next": service.safe_next_path(next_path, default=""), "email": email, "error": error,
-                 "notice": notice, "token": token},
+        context={
+            "next": service.safe_next_path(next_path, default=""),
+            "email": email,
+            "error": error,
+            "notice": notice,
+            "token": token,
+        },
         status_code=status_code,
+        # A page whose URL holds a login token is neither cached nor named to other sites in a Referer.
+        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} if token else None,
     )
 
 
@@ -64,19 +72,27 @@ def login_request(request: Request[Any, Any, Any], session: DbSession, data: URL
     """Send a login link if the address is an active user's; the answer is the same either way."""
     address = service.normalize_email(data.email)
     if not service.is_valid_email(address):
-        return _login_page(next_path=data.next, email=data.email[:254],
-                           error="Enter the e-mail address your account uses, like name@city.gov.", status_code=400)
+        return _login_page(
+            next_path=data.next,
+            email=data.email[:254],
+            error="Enter the e-mail address your account uses, like name@city.gov.",
+            status_code=400,
+        )
     client_ip = request.client.host if request.client else "unknown"
     outcome = service.request_login_link(session, email=address, client_ip=client_ip, next_path=data.next)
     if outcome.ip_limited:
         raise TooManyRequestsException(
             detail="Too many login requests came from your network in the last 15 minutes. "
-                   "Please wait a few minutes, then ask for a new link.")
+            "Please wait a few minutes, then ask for a new link."
+        )
     # Sent after the answer has gone out, so a known address answers as fast as an unknown one (and in the
     # request's process: a login link never waits behind letters in a worker queue).
     background = BackgroundTask(service.send_login_email, outcome.email) if outcome.email else None
-    return Template(template_name="pages/login_sent.html",
-                    context={"minutes": get_settings().magic_link_minutes}, background=background)
+    return Template(
+        template_name="pages/login_sent.html",
+        context={"minutes": get_settings().magic_link_minutes},
+        background=background,
+    )
 
 
 @get("/login/{token:str}", guards=[PUBLIC], sync_to_thread=True, include_in_schema=False)
@@ -85,8 +101,10 @@ def login_link(session: DbSession, token: FromPath[str]) -> Template:
     state = service.check_magic_link(session, token)
     if state is service.LinkState.VALID:
         return _login_page(token=token)
-    return _login_page(error=service.LINK_MESSAGES[state], status_code=410 if state in (
-        service.LinkState.USED, service.LinkState.EXPIRED) else 404)
+    return _login_page(
+        error=service.LINK_MESSAGES[state],
+        status_code=410 if state in (service.LinkState.USED, service.LinkState.EXPIRED) else 404,
+    )
 
 
 @post("/login/{token:str}", guards=[PUBLIC], sync_to_thread=True, include_in_schema=False)
@@ -97,8 +115,15 @@ def login_with_link(request: Request[Any, Any, Any], session: DbSession, token: 
     except service.AccountError as exc:
         return _login_page(error=str(exc), status_code=400)
     settings = get_settings()
-    cookie = Cookie(key=SESSION_COOKIE, value=result.session_token, path="/", httponly=True, samesite="lax",
-                    secure=settings.secure_cookies, max_age=settings.session_days * 86400)
+    cookie = Cookie(
+        key=SESSION_COOKIE,
+        value=result.session_token,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_days * 86400,
+    )
     return Redirect(path=result.next_path, status_code=303, cookies=[cookie])
 
 
@@ -111,13 +136,14 @@ def logout(request: Request[Any, Any, Any], session: DbSession, maybe_user: Mayb
     return response
 
 
-def _account_page(session: DbSession, user: CurrentUser, *, new_token: str = "", error: str = "",
-                  status_code: int = 200) -> Template:
+def _account_page(
+    session: DbSession, user: CurrentUser, *, new_token: str = "", error: str = "", status_code: int = 200
+) -> Template:
     return Template(
         template_name="pages/account.html",
-        context={"profile": service.profile(session, user, with_tokens=True), "new_token": new_token,
-                 "error": error},
+        context={"profile": service.profile(session, user, with_tokens=True), "new_token": new_token, "error": error},
         status_code=status_code,
+        headers={"Cache-Control": "no-store"},  # personal, and once a freshly made token
     )
 
 
@@ -162,5 +188,20 @@ def users(session: DbSession, role: FromQuery[Role | None] = None) -> list[UserO
 # One Router, registered at once: litestar 2.25 registers the handlers already on a path again each time another
 # handler for that path is registered on the app, wrapping a ``sync_to_thread`` handler twice (it then returns a
 # coroutine: 500). Handlers sharing a path must reach the app in one registration.
-route_handlers: list[Any] = [Router(path="/", route_handlers=[
-    login_form, login_request, login_link, login_with_link, logout, account, create_token, revoke_token, me, users])]
+route_handlers: list[Any] = [
+    Router(
+        path="/",
+        route_handlers=[
+            login_form,
+            login_request,
+            login_link,
+            login_with_link,
+            logout,
+            account,
+            create_token,
+            revoke_token,
+            me,
+            users,
+        ],
+    )
+]

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from advocacy.accounts.auth import hash_secret
@@ -54,8 +54,9 @@ def record(session: Session, actor: User | None, action: str, subject: str = "",
     return event
 
 
-def audit_events(session: Session, *, action: str | None = None, subject: str | None = None,
-                 limit: int = 100) -> list[AuditEvent]:
+def audit_events(
+    session: Session, *, action: str | None = None, subject: str | None = None, limit: int = 100
+) -> list[AuditEvent]:
     """The latest audit events, newest first, optionally only one action or one subject."""
     query = select(AuditEvent)
     if action is not None:
@@ -122,15 +123,17 @@ def find_division(session: Session, slug: str) -> Division:
     return division
 
 
-def check_role_fields(role: Role, *, city_id: int | None, division_id: int | None, may_sign: bool,
-                      is_treasurer: bool = False) -> None:
+def check_role_fields(
+    role: Role, *, city_id: int | None, division_id: int | None, may_sign: bool, is_treasurer: bool = False
+) -> None:
     """The combinations a role allows: an official belongs to a city, a regional manager to a division."""
     if role is Role.OFFICIAL:
         if city_id is None:
             raise AccountError("an official needs a city")
         if division_id is not None:
-            raise AccountError("an official belongs to a city, not to a Regional Division (the city's division "
-                               "follows from the city)")
+            raise AccountError(
+                "an official belongs to a city, not to a Regional Division (the city's division follows from the city)"
+            )
     elif role is Role.REGIONAL_MANAGER:
         if division_id is None:
             raise AccountError("a regional manager needs a Regional Division")
@@ -177,13 +180,25 @@ def create_user(
         raise AccountError(f"no Regional Division with id {division_id}")
     if get_user_by_email(session, address) is not None:
         raise AccountError(f"a user with the e-mail {address} already exists")
-    user = User(email=address, name=name, role=role, title=title.strip(), city_id=city_id,
-                division_id=division_id, may_sign=may_sign, is_treasurer=is_treasurer)
+    user = User(
+        email=address,
+        name=name,
+        role=role,
+        title=title.strip(),
+        city_id=city_id,
+        division_id=division_id,
+        may_sign=may_sign,
+        is_treasurer=is_treasurer,
+    )
     session.add(user)
     session.flush()
-    record(session, actor, "user.create", f"user:{user.id}",
-           {"email": address, "role": role.value, "city_id": city_id, "division_id": division_id,
-            "may_sign": may_sign})
+    record(
+        session,
+        actor,
+        "user.create",
+        f"user:{user.id}",
+        {"email": address, "role": role.value, "city_id": city_id, "division_id": division_id, "may_sign": may_sign},
+    )
     session.commit()
     return user
 
@@ -198,8 +213,16 @@ def safe_next_path(raw: str | None, default: str = "/account") -> str:
         return default
     value = raw.strip()
     parts = urlsplit(value)
-    if (not value.startswith("/") or value.startswith("//") or "\\" in value or parts.scheme or parts.netloc
-            or any(ord(c) < 32 for c in value) or len(value) > 500 or value.startswith("/login")):
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or parts.scheme
+        or parts.netloc
+        or any(ord(c) < 32 for c in value)
+        or len(value) > 500
+        or value.startswith("/login")
+    ):
         return default
     return value
 
@@ -224,13 +247,19 @@ def request_login_link(session: Session, *, email: str, client_ip: str, next_pat
     since = now - LOGIN_RATE_WINDOW
     address = normalize_email(email)[:254]
     client_ip = (client_ip or "unknown")[:64]
-    by_ip = session.exec(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.client_ip == client_ip, col(LoginAttempt.created_at) > since)).one()
+    by_ip = session.exec(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.client_ip == client_ip, col(LoginAttempt.created_at) > since)
+    ).one()
     if by_ip >= settings.login_rate_limit:
         log.warning("login links: client %s over its limit", client_ip)
         return LoginRequest(ip_limited=True)
-    by_address = session.exec(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.email == address, col(LoginAttempt.created_at) > since)).one()
+    by_address = session.exec(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == address, col(LoginAttempt.created_at) > since)
+    ).one()
     session.add(LoginAttempt(email=address, client_ip=client_ip, created_at=now))
     result = LoginRequest()
     user = get_user_by_email(session, address) if is_valid_email(address) else None
@@ -238,8 +267,15 @@ def request_login_link(session: Session, *, email: str, client_ip: str, next_pat
         log.warning("login links: address over its limit; nothing sent")
     elif user is not None and user.active:
         token = secrets.token_urlsafe(32)
-        session.add(MagicLink(user_id=_id(user), token_hash=hash_secret(token), next_path=safe_next_path(next_path),
-                              created_at=now, expires_at=now + timedelta(minutes=settings.magic_link_minutes)))
+        session.add(
+            MagicLink(
+                user_id=_id(user),
+                token_hash=hash_secret(token),
+                next_path=safe_next_path(next_path),
+                created_at=now,
+                expires_at=now + timedelta(minutes=settings.magic_link_minutes),
+            )
+        )
         result.email = login_email(user, token)
     session.commit()
     return result
@@ -249,9 +285,14 @@ def login_email(user: User, token: str) -> Email:
     settings = get_settings()
     link = f"{settings.base_url.rstrip('/')}/login/{token}"
     subject, text, html = render_email("login", {"user": user, "link": link, "minutes": settings.magic_link_minutes})
-    return Email(subject=subject, sender=Address(settings.mail_from, settings.mail_from_name), text=text, html=html,
-                 personalizations=[Personalization(to=[Address(user.email, user.name)])],
-                 categories=["login"])
+    return Email(
+        subject=subject,
+        sender=Address(settings.mail_from, settings.mail_from_name),
+        text=text,
+        html=html,
+        personalizations=[Personalization(to=[Address(user.email, user.name)])],
+        categories=["login"],
+    )
 
 
 def send_login_email(email: Email) -> None:
@@ -273,7 +314,7 @@ LINK_MESSAGES = {
     LinkState.USED: "This login link has already been used. Each link works once: ask for a new one below.",
     LinkState.EXPIRED: "This login link has expired. Ask for a new one below.",
     LinkState.UNKNOWN: "This login link is not valid (it may be incomplete: check that you copied all of it). "
-                       "Ask for a new one below.",
+    "Ask for a new one below.",
 }
 
 
@@ -313,9 +354,7 @@ def use_magic_link(session: Session, token: str, *, previous: UserSession | None
         raise AccountError(LINK_MESSAGES[state])
     # The conditional UPDATE is the single-use guarantee: of two concurrent presses only one changes a row.
     claimed = session.execute(
-        update(MagicLink)
-        .where(col(MagicLink.id) == link.id, col(MagicLink.used_at).is_(None))
-        .values(used_at=now)
+        update(MagicLink).where(col(MagicLink.id) == link.id, col(MagicLink.used_at).is_(None)).values(used_at=now)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
@@ -337,8 +376,14 @@ def use_magic_link(session: Session, token: str, *, previous: UserSession | None
 
 def _new_session(session: Session, user: User, now: datetime) -> str:
     raw = secrets.token_urlsafe(32)
-    session.add(UserSession(user_id=_id(user), token_hash=hash_secret(raw), created_at=now,
-                            expires_at=now + timedelta(days=get_settings().session_days)))
+    session.add(
+        UserSession(
+            user_id=_id(user),
+            token_hash=hash_secret(raw),
+            created_at=now,
+            expires_at=now + timedelta(days=get_settings().session_days),
+        )
+    )
     return raw
 
 
@@ -364,6 +409,22 @@ def logout(session: Session, user_session: UserSession | None, user: User | None
     _end(session, user_session, utcnow())
     record(session, user, "logout", f"user:{user_session.user_id}")
     session.commit()
+
+
+def prune_expired(session: Session) -> int:
+    """Delete what can no longer matter: login attempts and used or expired links older than a day, sessions
+    ended or expired more than a day ago. Returns how many rows went. (Run by the periodic sweep.)"""
+    day_ago = utcnow() - timedelta(days=1)
+    deleted = 0
+    for statement in (
+        delete(LoginAttempt).where(col(LoginAttempt.created_at) < day_ago),
+        delete(MagicLink).where(col(MagicLink.expires_at) < day_ago),
+        delete(UserSession).where(col(UserSession.expires_at) < day_ago),
+        delete(UserSession).where(col(UserSession.ended_at) < day_ago),
+    ):
+        deleted += session.execute(statement).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return deleted
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -450,13 +511,16 @@ def profiles(session: Session, users: list[User]) -> list[Profile]:
     city_ids = {u.city_id for u in users if u.city_id is not None}
     cities = {c.id: c for c in session.exec(select(City).where(col(City.id).in_(city_ids))).all()} if city_ids else {}
     division_ids = {u.division_id for u in users if u.division_id is not None} | {
-        c.division_id for c in cities.values() if c.division_id is not None}
-    divisions = {d.id: d for d in session.exec(select(Division).where(col(Division.id).in_(division_ids))).all()} \
-        if division_ids else {}
+        c.division_id for c in cities.values() if c.division_id is not None
+    }
+    divisions = (
+        {d.id: d for d in session.exec(select(Division).where(col(Division.id).in_(division_ids))).all()}
+        if division_ids
+        else {}
+    )
     found = []
     for user in users:
         city = cities.get(user.city_id)
         division_id = user.division_id if user.division_id is not None else (city.division_id if city else None)
         found.append(Profile(user=user, city=city, division=divisions.get(division_id)))
     return found
-

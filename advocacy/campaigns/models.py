@@ -5,9 +5,10 @@ A campaign is the league's call to action; the letters cities send in answer bel
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 
+from pydantic import NaiveDatetime
+from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
 from advocacy.db import utcnow
@@ -57,14 +58,15 @@ class Campaign(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(max_length=200)
     bill_id: int = Field(foreign_key="bill.id", index=True)
-    position: Position = Field(max_length=32)
+    # The enum type is named explicitly: "position" is a keyword PostgreSQL does not accept as a type name.
+    position: Position = Field(sa_type=SAEnum(Position, name="league_position"))
     talking_points: str = Field(default="", description="one point per line")
     letter_kind: str = Field(max_length=40, description="template folder under templates/letters/")
     # Comma-separated TargetGroup values; kept as text because the set is small and read whole.
     target_groups: str = Field(default=",".join(DEFAULT_TARGETS), max_length=200)
-    deadline: datetime | None = Field(default=None, description="naive UTC")
+    deadline: NaiveDatetime | None = Field(default=None, description="naive UTC")
     status: CampaignStatus = Field(default=CampaignStatus.DRAFT, max_length=16, index=True)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
 
     @property

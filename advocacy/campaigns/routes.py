@@ -34,34 +34,72 @@ class SendForm:
 @get("/campaigns", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, include_in_schema=False)
 def campaigns_page(session: DbSession, user: CurrentUser) -> Template:
     """The league's active campaigns, and where the caller's city stands on each."""
-    return Template(template_name="pages/campaigns.html",
-                    context={"rows": letters.campaign_rows(session, user), "user": user})
+    return Template(
+        template_name="pages/campaigns.html", context={"rows": letters.campaign_rows(session, user), "user": user}
+    )
 
 
-def _action_page(session: DbSession, user: User, campaign_id: int, *, city_id: int | None = None,
-                 error: str = "", note: str | None = None, status_code: int = 200) -> Template:
+def _action_page(
+    session: DbSession,
+    user: User,
+    campaign_id: int,
+    *,
+    city_id: int | None = None,
+    error: str = "",
+    note: str | None = None,
+    status_code: int = 200,
+) -> Template:
     with domain_errors():
         campaign = service.get_campaign(session, campaign_id, include_drafts=letters.is_staff(user))
         bill = service.bill_of(session, campaign)
-        draft = letters.action_draft(session, campaign_id, user, city_id)
-    return Template(template_name="pages/campaign.html", status_code=status_code, context={
-        "campaign": campaign, "bill": bill, "stage": service.stage_of(session, campaign, bill), "draft": draft,
-        "user": user, "error": error, "note_max": LOCAL_NOTE_MAX,
-        "note": note if note is not None else (draft.letter.local_note if draft and draft.letter else ""),
-    })
+    try:
+        draft = letters.action_draft(session, campaign_id, user, city_id, note)
+    except letters.LetterError as exc:  # a previewed note too long: show the page without it
+        draft, error, status_code = letters.action_draft(session, campaign_id, user, city_id), str(exc), 422
+    return Template(
+        template_name="pages/campaign.html",
+        status_code=status_code,
+        context={
+            "campaign": campaign,
+            "bill": bill,
+            "stage": service.stage_of(session, campaign, bill),
+            "draft": draft,
+            "user": user,
+            "error": error,
+            "note_max": LOCAL_NOTE_MAX,
+            "note": note if note is not None else (draft.letter.local_note if draft and draft.letter else ""),
+        },
+    )
 
 
 @get("/campaigns/{campaign_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, include_in_schema=False)
-def campaign_page(session: DbSession, user: CurrentUser, campaign_id: FromPath[int],
-                  city: FromQuery[int | None] = None) -> Template:
+def campaign_page(
+    session: DbSession, user: CurrentUser, campaign_id: FromPath[int], city: FromQuery[int | None] = None
+) -> Template:
     """The action page: the bill, the position, the letter exactly as it will be sent, every recipient and why."""
     return _action_page(session, user, campaign_id, city_id=city)
 
 
-@post("/campaigns/{campaign_id:int}/letters", guards=[allow(Role.OFFICIAL)], sync_to_thread=True,
-      include_in_schema=False)
-def send_from_page(session: DbSession, user: CurrentUser, campaign_id: FromPath[int],
-                   data: URLEncodedBody[SendForm]) -> Response[Any]:
+@post(
+    "/campaigns/{campaign_id:int}/preview",
+    guards=[allow(Role.OFFICIAL)],
+    sync_to_thread=True,
+    include_in_schema=False,
+    status_code=200,
+)
+def preview_page(
+    session: DbSession, user: CurrentUser, campaign_id: FromPath[int], data: URLEncodedBody[SendForm]
+) -> Template:
+    """The action page again with the letter showing the typed local note ("Update the preview"); saves nothing."""
+    return _action_page(session, user, campaign_id, note=data.local_note)
+
+
+@post(
+    "/campaigns/{campaign_id:int}/letters", guards=[allow(Role.OFFICIAL)], sync_to_thread=True, include_in_schema=False
+)
+def send_from_page(
+    session: DbSession, user: CurrentUser, campaign_id: FromPath[int], data: URLEncodedBody[SendForm]
+) -> Response[Any]:
     """Send (a signer) or request a signature (any other official of the city); then follow the letter."""
     try:
         if data.action == "request_signature":
@@ -80,22 +118,30 @@ def send_from_page(session: DbSession, user: CurrentUser, campaign_id: FromPath[
 @get("/api/v1/campaigns", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, tags=["campaigns"])
 def api_campaigns(session: DbSession, user: CurrentUser) -> list[CampaignOut]:
     """Active campaigns, each with the caller's city's letter id at the bill's current stage (if any)."""
-    return [CampaignOut.build(row.campaign, row.bill, row.stage, letter=row.letter)
-            for row in letters.campaign_rows(session, user)]
+    return [
+        CampaignOut.build(row.campaign, row.bill, row.stage, letter=row.letter)
+        for row in letters.campaign_rows(session, user)
+    ]
 
 
 @get("/api/v1/campaigns/{campaign_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, tags=["campaigns"])
-def api_campaign(session: DbSession, user: CurrentUser, campaign_id: FromPath[int],
-                 city: FromQuery[int | None] = None) -> CampaignOut:
+def api_campaign(
+    session: DbSession, user: CurrentUser, campaign_id: FromPath[int], city: FromQuery[int | None] = None
+) -> CampaignOut:
     """One campaign; for an official (or staff naming ``city``), the recipients of that city's letter and why."""
     with domain_errors():
         campaign = service.get_campaign(session, campaign_id, include_drafts=letters.is_staff(user))
         bill = service.bill_of(session, campaign)
         draft = letters.action_draft(session, campaign_id, user, city)
     stage = draft.stage if draft else service.stage_of(session, campaign, bill)
-    return CampaignOut.build(campaign, bill, stage, draft.recipients if draft else None,
-                             draft.letter if draft else None)
+    return CampaignOut.build(
+        campaign, bill, stage, draft.recipients if draft else None, draft.letter if draft else None
+    )
 
 
-route_handlers: list[Any] = [Router(path="/", route_handlers=[
-    campaigns_page, campaign_page, send_from_page, api_campaigns, api_campaign])]
+route_handlers: list[Any] = [
+    Router(
+        path="/",
+        route_handlers=[campaigns_page, campaign_page, preview_page, send_from_page, api_campaigns, api_campaign],
+    )
+]

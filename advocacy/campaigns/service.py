@@ -95,8 +95,9 @@ def get_campaign(session: Session, campaign_id: int, *, include_drafts: bool = F
     return campaign
 
 
-def list_campaigns(session: Session, *, statuses: tuple[CampaignStatus, ...] = (CampaignStatus.ACTIVE,)) -> list[
-        Campaign]:
+def list_campaigns(
+    session: Session, *, statuses: tuple[CampaignStatus, ...] = (CampaignStatus.ACTIVE,)
+) -> list[Campaign]:
     """Campaigns in ``statuses``, the nearest deadline first (no deadline last)."""
     rows = session.exec(select(Campaign).where(col(Campaign.status).in_(statuses)).order_by(col(Campaign.id))).all()
     return sorted(rows, key=lambda c: (c.deadline is None, c.deadline or utcnow(), c.id or 0))
@@ -120,7 +121,7 @@ def stage_of(session: Session, campaign: Campaign, bill: Bill | None = None) -> 
     """The committee stage of ``campaign`` now: the Governor for requests on enrolled bills, else the committee
     the data says is hearing the bill, else the floor; at the bill's current version."""
     bill = bill or bill_of(session, campaign)
-    version = (bill.version_date or bill.introduced_date)
+    version = bill.version_date or bill.introduced_date
     suffix = f"@{version.isoformat()}" if version else ""
     if campaign.position.to_governor:
         return Stage(key=f"governor{suffix}", committee=None, label="the Governor")

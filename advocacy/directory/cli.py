@@ -18,10 +18,20 @@ def data() -> None:
 
 
 @data.command("load")
-@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DATA_DIR,
-              show_default=True, help="folder with the shipped CSV/JSON files")
-@click.option("--openstates", "openstates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=None, help="Open States people data/ca folder: refresh legislators and committees from it")
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DATA_DIR,
+    show_default=True,
+    help="folder with the shipped CSV/JSON files",
+)
+@click.option(
+    "--openstates",
+    "openstates_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="Open States people data/ca folder: refresh legislators and committees from it",
+)
 def load(data_dir: Path, openstates_dir: Path | None) -> None:
     """Load the shipped data (and refresh from Open States) in one transaction; a bad file changes nothing."""
     from advocacy.db import session_scope
@@ -34,8 +44,7 @@ def load(data_dir: Path, openstates_dir: Path | None) -> None:
     def progress(table: str, done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = stack.enter_context(click.progressbar(length=total, label="Loading", show_pos=True,
-                                                        file=sys.stderr))
+            bar = stack.enter_context(click.progressbar(length=total, label="Loading", show_pos=True, file=sys.stderr))
         bar.update(done - bar.pos)
 
     try:
@@ -51,8 +60,10 @@ def load(data_dir: Path, openstates_dir: Path | None) -> None:
         if report.kept_refreshed and name in kept:
             click.echo(f"{name:<22}   kept  (as the last Open States refresh left them)")
             continue
-        click.echo(f"{name:<22} {tally.rows:>6}  (created {tally.created}, updated {tally.updated}, "
-                   f"unchanged {tally.unchanged}, deleted {tally.deleted})")
+        click.echo(
+            f"{name:<22} {tally.rows:>6}  (created {tally.created}, updated {tally.updated}, "
+            f"unchanged {tally.unchanged}, deleted {tally.deleted})"
+        )
     if refresh is not None:
         for line in refresh.lines():
             click.echo(line)

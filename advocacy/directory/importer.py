@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import String
 from sqlmodel import Session, SQLModel, col, select
 
 from advocacy import DATA_DIR
@@ -40,8 +39,17 @@ Progress = Callable[[str, int, int], None]
 M = TypeVar("M", bound=SQLModel)
 
 BILL_SESSION = "20252026"
-TABLES = ("divisions", "cities", "city_districts", "legislators", "legislator_offices", "committees",
-          "committee_memberships", "bills", "bill_actions")
+TABLES = (
+    "divisions",
+    "cities",
+    "city_districts",
+    "legislators",
+    "legislator_offices",
+    "committees",
+    "committee_memberships",
+    "bills",
+    "bill_actions",
+)
 DISTRICT_COUNT = {"lower": 80, "upper": 40}
 
 
@@ -214,24 +222,48 @@ def read_shipped_data(data_dir: Path = DATA_DIR) -> ShippedData:
 
 def _read_divisions(path: Path) -> list[Record]:
     records = []
-    for line, row in _csv_rows(path, ("division", "counties_whole", "counties_partial", "composition_confidence",
-                                       "sources", "notes")):
+    for line, row in _csv_rows(
+        path, ("division", "counties_whole", "counties_partial", "composition_confidence", "sources", "notes")
+    ):
         name = row["division"].strip()
         if not name:
             raise DataError(path, line, "division: empty name")
-        records.append(Record(str(path), line, {
-            "slug": slugify(name), "name": name, "counties_whole": row["counties_whole"],
-            "counties_partial": row["counties_partial"], "composition_confidence": row["composition_confidence"],
-            "sources": row["sources"], "notes": row["notes"]}))
+        records.append(
+            Record(
+                str(path),
+                line,
+                {
+                    "slug": slugify(name),
+                    "name": name,
+                    "counties_whole": row["counties_whole"],
+                    "counties_partial": row["counties_partial"],
+                    "composition_confidence": row["composition_confidence"],
+                    "sources": row["sources"],
+                    "notes": row["notes"],
+                },
+            )
+        )
     _unique(path, records, "name")
     return records
 
 
 def _read_cities(path: Path, divisions: set[str]) -> list[Record]:
     records = []
-    columns = ("place_geoid", "ocd_division_id", "name", "official_name", "lsad", "county", "county_fips",
-               "latitude", "longitude", "division", "division_confidence", "division_basis",
-               "cal_cities_membership_note")
+    columns = (
+        "place_geoid",
+        "ocd_division_id",
+        "name",
+        "official_name",
+        "lsad",
+        "county",
+        "county_fips",
+        "latitude",
+        "longitude",
+        "division",
+        "division_confidence",
+        "division_basis",
+        "cal_cities_membership_note",
+    )
     for line, row in _csv_rows(path, columns):
         geoid = row["place_geoid"].strip()
         if not re.fullmatch(r"06\d{5}", geoid):
@@ -240,16 +272,28 @@ def _read_cities(path: Path, divisions: set[str]) -> list[Record]:
         if division and division not in divisions:
             raise DataError(path, line, f"division: unknown division {division!r}")
         note = row["cal_cities_membership_note"].strip()
-        records.append(Record(str(path), line, {
-            "geoid": geoid, "ocd_id": row["ocd_division_id"], "name": row["name"].strip(),
-            "official_name": row["official_name"].strip(), "lsad": _choice(path, line, "lsad", row["lsad"],
-                                                                          ("city", "town")),
-            "county": row["county"], "county_fips": row["county_fips"],
-            "latitude": _float(path, line, "latitude", row["latitude"], optional=True),
-            "longitude": _float(path, line, "longitude", row["longitude"], optional=True),
-            "division_confidence": row["division_confidence"], "division_basis": row["division_basis"],
-            "is_member": is_member(note), "membership_note": note,
-        }, refs={"division": division or None}))
+        records.append(
+            Record(
+                str(path),
+                line,
+                {
+                    "geoid": geoid,
+                    "ocd_id": row["ocd_division_id"],
+                    "name": row["name"].strip(),
+                    "official_name": row["official_name"].strip(),
+                    "lsad": _choice(path, line, "lsad", row["lsad"], ("city", "town")),
+                    "county": row["county"],
+                    "county_fips": row["county_fips"],
+                    "latitude": _float(path, line, "latitude", row["latitude"], optional=True),
+                    "longitude": _float(path, line, "longitude", row["longitude"], optional=True),
+                    "division_confidence": row["division_confidence"],
+                    "division_basis": row["division_basis"],
+                    "is_member": is_member(note),
+                    "membership_note": note,
+                },
+                refs={"division": division or None},
+            )
+        )
     _unique(path, records, "geoid")
     return records
 
@@ -278,20 +322,50 @@ def _read_city_districts(path: Path, cities: set[str]) -> list[Record]:
 
 def _read_legislators(path: Path) -> list[Record]:
     records = []
-    columns = ("ocd_id", "name", "given_name", "family_name", "chamber", "district", "party", "start_date", "email",
-               "capitol_address", "capitol_phone", "capitol_fax", "website", "image")
+    columns = (
+        "ocd_id",
+        "name",
+        "given_name",
+        "family_name",
+        "chamber",
+        "district",
+        "party",
+        "start_date",
+        "email",
+        "capitol_address",
+        "capitol_phone",
+        "capitol_fax",
+        "website",
+        "image",
+    )
     for line, row in _csv_rows(path, columns):
         if not row["ocd_id"].startswith("ocd-person/"):
             raise DataError(path, line, f"ocd_id: {row['ocd_id']!r} is not an Open States person id")
         chamber = _choice(path, line, "chamber", row["chamber"], ("Assembly", "Senate"))
         high = 80 if chamber == "Assembly" else 40
-        records.append(Record(str(path), line, {
-            "ocd_id": row["ocd_id"], "name": row["name"].strip(), "given_name": row["given_name"],
-            "family_name": row["family_name"], "chamber": Chamber(chamber),
-            "district": _int(path, line, "district", row["district"], 1, high), "party": row["party"],
-            "start_date": _date(path, line, "start_date", row["start_date"]), "email": row["email"].strip(),
-            "capitol_address": row["capitol_address"], "capitol_phone": row["capitol_phone"],
-            "capitol_fax": row["capitol_fax"], "website": row["website"], "image": row["image"], "active": True}))
+        records.append(
+            Record(
+                str(path),
+                line,
+                {
+                    "ocd_id": row["ocd_id"],
+                    "name": row["name"].strip(),
+                    "given_name": row["given_name"],
+                    "family_name": row["family_name"],
+                    "chamber": Chamber(chamber),
+                    "district": _int(path, line, "district", row["district"], 1, high),
+                    "party": row["party"],
+                    "start_date": _date(path, line, "start_date", row["start_date"]),
+                    "email": row["email"].strip(),
+                    "capitol_address": row["capitol_address"],
+                    "capitol_phone": row["capitol_phone"],
+                    "capitol_fax": row["capitol_fax"],
+                    "website": row["website"],
+                    "image": row["image"],
+                    "active": True,
+                },
+            )
+        )
     _unique(path, records, "ocd_id")
     return records
 
@@ -301,10 +375,20 @@ def _read_offices(path: Path, people: set[str]) -> list[Record]:
     for line, row in _csv_rows(path, ("ocd_id", "classification", "office_name", "address", "voice", "fax")):
         if row["ocd_id"] not in people:
             raise DataError(path, line, f"ocd_id: no legislator {row['ocd_id']!r} in legislators.csv")
-        records.append(Record(str(path), line, {
-            "classification": _required(path, line, "classification", row["classification"]),
-            "name": row["office_name"], "address": row["address"], "phone": row["voice"], "fax": row["fax"]},
-            refs={"legislator": row["ocd_id"]}))
+        records.append(
+            Record(
+                str(path),
+                line,
+                {
+                    "classification": _required(path, line, "classification", row["classification"]),
+                    "name": row["office_name"],
+                    "address": row["address"],
+                    "phone": row["voice"],
+                    "fax": row["fax"],
+                },
+                refs={"legislator": row["ocd_id"]},
+            )
+        )
     return records
 
 
@@ -341,23 +425,38 @@ def _read_committees(path: Path, people: set[str]) -> tuple[list[Record], list[R
         line = _line_of(text, f'"{item.get("id")}"')
         ocd_id = _field(path, line, item, "id")
         other_names = _field(path, line, item, "other_names", list)
-        committees.append(Record(str(path), line, {
-            "ocd_id": ocd_id, "name": _field(path, line, item, "name"),
-            "chamber": Chamber(_choice(path, line, "chamber", _field(path, line, item, "chamber"), _CHAMBERS)),
-            "classification": item.get("classification") or "committee", "url": item.get("url") or "",
-            "other_names": "\n".join(str(n) for n in other_names)}))
+        committees.append(
+            Record(
+                str(path),
+                line,
+                {
+                    "ocd_id": ocd_id,
+                    "name": _field(path, line, item, "name"),
+                    "chamber": Chamber(_choice(path, line, "chamber", _field(path, line, item, "chamber"), _CHAMBERS)),
+                    "classification": item.get("classification") or "committee",
+                    "url": item.get("url") or "",
+                    "other_names": "\n".join(str(n) for n in other_names),
+                },
+            )
+        )
         seen: set[str] = set()
         for member in _field(path, line, item, "members", list):
             person = member.get("person_id") if isinstance(member, dict) else None
-            offset = _line_of(text[text.find(f'"{ocd_id}"'):], f'"{person}"')
+            offset = _line_of(text[text.find(f'"{ocd_id}"') :], f'"{person}"')
             member_line = line + offset - 1 if offset else line
             if person not in people:
                 raise DataError(path, member_line, f"member {person!r} of {ocd_id} is not in legislators.csv")
             if person in seen:
                 continue  # Open States files sometimes list a member twice
             seen.add(person)
-            memberships.append(Record(str(path), member_line, {"role": normalize_role(str(member.get("role", "")))},
-                                      refs={"committee": ocd_id, "legislator": person}))
+            memberships.append(
+                Record(
+                    str(path),
+                    member_line,
+                    {"role": normalize_role(str(member.get("role", "")))},
+                    refs={"committee": ocd_id, "legislator": person},
+                )
+            )
     _unique(path, committees, "ocd_id")
     return committees, memberships
 
@@ -384,8 +483,9 @@ def _read_bills(path: Path, people: set[str], committees: set[str]) -> tuple[lis
     return bills, actions
 
 
-def _read_bill(path: Path, line: int, item: dict[str, Any], people: set[str],
-               committees: set[str]) -> tuple[Record, list[Record]]:
+def _read_bill(
+    path: Path, line: int, item: dict[str, Any], people: set[str], committees: set[str]
+) -> tuple[Record, list[Record]]:
     label = _field(path, line, item, "bill_id")
     match = re.fullmatch(r"([A-Z]{2,3}) (\d{1,5})", label)
     if not match:
@@ -400,25 +500,49 @@ def _read_bill(path: Path, line: int, item: dict[str, Any], people: set[str],
     for position, action in enumerate(_field(path, line, item, "recent_actions", list)):
         if not isinstance(action, dict):
             raise DataError(path, line, f"{label}: each action must be an object")
-        actions.append(Record(str(path), line, {
-            "position": position, "date": _date(path, line, f"{label} action date", action.get("date"),
-                                                optional=False),
-            "chamber": str(action.get("chamber") or ""), "action": _field(path, line, action, "action")},
-            refs={"bill": (match.group(1), int(match.group(2)))}))
+        actions.append(
+            Record(
+                str(path),
+                line,
+                {
+                    "position": position,
+                    "date": _date(path, line, f"{label} action date", action.get("date"), optional=False),
+                    "chamber": str(action.get("chamber") or ""),
+                    "action": _field(path, line, action, "action"),
+                },
+                refs={"bill": (match.group(1), int(match.group(2)))},
+            )
+        )
     introduced = _date(path, line, "introduced_date", item.get("introduced_date"))
     amended = [a.values["date"] for a in actions if _is_amendment(a.values["action"])]
-    bill = Record(str(path), line, {
-        "session": BILL_SESSION, "measure_type": match.group(1), "number": int(match.group(2)),
-        "origin_chamber": Chamber(_choice(path, line, "origin_chamber", _field(path, line, item, "origin_chamber"),
-                                          ("Assembly", "Senate"))),
-        "title": _field(path, line, item, "title"), "relating_clause": item.get("relating_clause") or "",
-        "author_name": item.get("author") or "", "status": _field(path, line, item, "status"),
-        "status_date": _date(path, line, "status_date", item.get("status_date")), "introduced_date": introduced,
-        "version_date": max(amended) if amended else introduced,
-        "last_action_date": _date(path, line, "last_action_date", item.get("last_action_date")),
-        "last_action": item.get("last_action") or "", "pending_committee_name": item.get("pending_committee") or "",
-        "topics": ",".join(_field(path, line, item, "topics", list)), "leginfo_url": item.get("leginfo_url") or "",
-        "source_id": str(item.get("source_id") or "")}, refs={"author": author, "committee": committee})
+    bill = Record(
+        str(path),
+        line,
+        {
+            "session": BILL_SESSION,
+            "measure_type": match.group(1),
+            "number": int(match.group(2)),
+            "origin_chamber": Chamber(
+                _choice(
+                    path, line, "origin_chamber", _field(path, line, item, "origin_chamber"), ("Assembly", "Senate")
+                )
+            ),
+            "title": _field(path, line, item, "title"),
+            "relating_clause": item.get("relating_clause") or "",
+            "author_name": item.get("author") or "",
+            "status": _field(path, line, item, "status"),
+            "status_date": _date(path, line, "status_date", item.get("status_date")),
+            "introduced_date": introduced,
+            "version_date": max(amended) if amended else introduced,
+            "last_action_date": _date(path, line, "last_action_date", item.get("last_action_date")),
+            "last_action": item.get("last_action") or "",
+            "pending_committee_name": item.get("pending_committee") or "",
+            "topics": ",".join(_field(path, line, item, "topics", list)),
+            "leginfo_url": item.get("leginfo_url") or "",
+            "source_id": str(item.get("source_id") or ""),
+        },
+        refs={"author": author, "committee": committee},
+    )
     return bill, actions
 
 
@@ -437,14 +561,15 @@ def check_lengths(model: type[SQLModel], record: Record) -> None:
     """Refuse a value longer than its column (PostgreSQL would fail half-way; SQLite would silently keep it)."""
     table = model.__table__  # type: ignore[attr-defined]
     for name, value in record.values.items():
-        column_type = table.c[name].type
-        limit = column_type.length if isinstance(column_type, String) else None
+        # sqlmodel's AutoString is a TypeDecorator, not a String: read the length it was declared with.
+        limit = getattr(table.c[name].type, "length", None)
         if isinstance(value, str) and limit and len(value) > limit:
             raise DataError(record.file, record.line, f"{name}: {len(value)} characters, at most {limit} fit")
 
 
-def upsert(session: Session, model: type[M], existing: dict[Hashable, M], key: Hashable, record: Record,
-           tally: Tally) -> M:
+def upsert(
+    session: Session, model: type[M], existing: dict[Hashable, M], key: Hashable, record: Record, tally: Tally
+) -> M:
     """Create the row for ``key`` or update the fields that differ; count which it was."""
     check_lengths(model, record)
     tally.rows += 1
@@ -467,8 +592,15 @@ def upsert(session: Session, model: type[M], existing: dict[Hashable, M], key: H
     return row
 
 
-def replace_children(session: Session, current: list[M], wanted: list[Record], model: type[M],
-                     parent: dict[str, Any], compare: tuple[str, ...], tally: Tally) -> None:
+def replace_children(
+    session: Session,
+    current: list[M],
+    wanted: list[Record],
+    model: type[M],
+    parent: dict[str, Any],
+    compare: tuple[str, ...],
+    tally: Tally,
+) -> None:
     """Make one parent's list of child rows (offices, actions) equal ``wanted``, keeping rows that already match."""
     have = sorted(tuple(getattr(row, name) for name in compare) for row in current)
     want = sorted(tuple(record.values[name] for name in compare) for record in wanted)
@@ -554,7 +686,8 @@ class _Writer:
     def write_city_districts(self, cities: dict[Hashable, City]) -> None:
         tally = self.report.tables["city_districts"]
         existing: dict[Hashable, CityDistrict] = {
-            (row.city_id, row.chamber, row.district): row for row in self.session.exec(select(CityDistrict)).all()}
+            (row.city_id, row.chamber, row.district): row for row in self.session.exec(select(CityDistrict)).all()
+        }
         wanted = set()
         for record in self.data.city_districts:
             city_id = cities[record.refs["city"]].id
@@ -573,17 +706,25 @@ class _Writer:
     def write_legislators(self) -> dict[Hashable, Legislator]:
         existing = self._all(Legislator, "ocd_id")
         for record in self.data.legislators:
-            upsert(self.session, Legislator, existing, record.values["ocd_id"], record,
-                   self.report.tables["legislators"])
+            upsert(
+                self.session, Legislator, existing, record.values["ocd_id"], record, self.report.tables["legislators"]
+            )
         self.session.flush()
-        offices = _group(self.session.exec(select(LegislatorOffice).order_by(col(LegislatorOffice.id))).all(),
-                         "legislator_id")
+        offices = _group(
+            self.session.exec(select(LegislatorOffice).order_by(col(LegislatorOffice.id))).all(), "legislator_id"
+        )
         wanted = _by(self.data.offices, "legislator")
         for ocd_id, records in wanted.items():
             legislator_id = existing[ocd_id].id
-            replace_children(self.session, offices.get(legislator_id, []), records, LegislatorOffice,
-                             {"legislator_id": legislator_id}, ("classification", "name", "address", "phone", "fax"),
-                             self.report.tables["legislator_offices"])
+            replace_children(
+                self.session,
+                offices.get(legislator_id, []),
+                records,
+                LegislatorOffice,
+                {"legislator_id": legislator_id},
+                ("classification", "name", "address", "phone", "fax"),
+                self.report.tables["legislator_offices"],
+            )
         self.session.flush()
         self._tick("legislators", len(self.data.legislators) + len(self.data.offices))
         return existing
@@ -591,12 +732,12 @@ class _Writer:
     def write_committees(self, legislators: dict[Hashable, Legislator]) -> dict[Hashable, Committee]:
         existing = self._all(Committee, "ocd_id")
         for record in self.data.committees:
-            upsert(self.session, Committee, existing, record.values["ocd_id"], record,
-                   self.report.tables["committees"])
+            upsert(self.session, Committee, existing, record.values["ocd_id"], record, self.report.tables["committees"])
         self.session.flush()
         tally = self.report.tables["committee_memberships"]
         current: dict[Hashable, CommitteeMembership] = {
-            (m.committee_id, m.legislator_id): m for m in self.session.exec(select(CommitteeMembership)).all()}
+            (m.committee_id, m.legislator_id): m for m in self.session.exec(select(CommitteeMembership)).all()
+        }
         wanted = set()
         for record in self.data.memberships:
             committee_id = existing[record.refs["committee"]].id
@@ -616,7 +757,8 @@ class _Writer:
 
     def write_bills(self, legislators: dict[Hashable, Legislator], committees: dict[Hashable, Committee]) -> None:
         existing: dict[Hashable, Bill] = {
-            (b.session, b.measure_type, b.number): b for b in self.session.exec(select(Bill)).all()}
+            (b.session, b.measure_type, b.number): b for b in self.session.exec(select(Bill)).all()
+        }
         for record in self.data.bills:
             author, committee = legislators.get(record.refs["author"]), committees.get(record.refs["committee"])
             record.values["author_id"] = author.id if author else None
@@ -627,14 +769,22 @@ class _Writer:
         actions = _group(self.session.exec(select(BillAction)).all(), "bill_id")
         for (measure_type, number), records in _by(self.data.actions, "bill").items():
             bill_id = existing[(BILL_SESSION, measure_type, number)].id
-            replace_children(self.session, actions.get(bill_id, []), records, BillAction, {"bill_id": bill_id},
-                             ("position", "date", "chamber", "action"), self.report.tables["bill_actions"])
+            replace_children(
+                self.session,
+                actions.get(bill_id, []),
+                records,
+                BillAction,
+                {"bill_id": bill_id},
+                ("position", "date", "chamber", "action"),
+                self.report.tables["bill_actions"],
+            )
         self.session.flush()
         self._tick("bills", len(self.data.bills) + len(self.data.actions))
 
 
-def load_shipped(session: Session, data_dir: Path = DATA_DIR, progress: Progress | None = None, *,
-                 commit: bool = True) -> LoadReport:
+def load_shipped(
+    session: Session, data_dir: Path = DATA_DIR, progress: Progress | None = None, *, commit: bool = True
+) -> LoadReport:
     """Read, check and upsert every shipped file in one transaction (rolled back on any error)."""
     try:
         data = read_shipped_data(Path(data_dir))

@@ -53,17 +53,30 @@ class RefreshReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.new_legislators or self.retired or self.district_changes or self.email_changes
-                    or self.other_updates or self.new_committees or self.membership_changes)
+        return bool(
+            self.new_legislators
+            or self.retired
+            or self.district_changes
+            or self.email_changes
+            or self.other_updates
+            or self.new_committees
+            or self.membership_changes
+        )
 
     def lines(self) -> list[str]:
-        out = [f"Open States: {self.legislators_in_files} current legislators, "
-               f"{self.committees_in_files} committees in the files"]
-        sections = (("New legislators", self.new_legislators), ("Retired", self.retired),
-                    ("Changed district", self.district_changes), ("Changed e-mail", self.email_changes),
-                    ("New committees", self.new_committees), ("Committee membership changes",
-                                                              self.membership_changes),
-                    ("Committee members not matched to a current legislator (skipped)", self.unmatched_members))
+        out = [
+            f"Open States: {self.legislators_in_files} current legislators, "
+            f"{self.committees_in_files} committees in the files"
+        ]
+        sections = (
+            ("New legislators", self.new_legislators),
+            ("Retired", self.retired),
+            ("Changed district", self.district_changes),
+            ("Changed e-mail", self.email_changes),
+            ("New committees", self.new_committees),
+            ("Committee membership changes", self.membership_changes),
+            ("Committee members not matched to a current legislator (skipped)", self.unmatched_members),
+        )
         for title, items in sections:
             if items:
                 out.append(f"{title} ({len(items)}):")
@@ -154,17 +167,36 @@ def _person_record(path: Path, today: date) -> tuple[Record, list[Record]] | Non
     links = [link.get("url", "") for link in person.get("links") or [] if isinstance(link, dict)]
     start = role.get("start_date")
     values = {
-        "ocd_id": ocd_id, "name": name.strip(), "given_name": person.get("given_name") or "",
-        "family_name": person.get("family_name") or "", "chamber": chamber, "district": district,
-        "party": parties[-1] if parties else "", "start_date": _as_date(path, text, "start_date", start)
-        if start else None, "email": str(person.get("email") or "").strip(),
-        "capitol_address": capitol.get("address") or "", "capitol_phone": capitol.get("voice") or "",
-        "capitol_fax": capitol.get("fax") or "", "website": links[0] if links else "",
-        "image": person.get("image") or "", "active": True}
-    office_records = [Record(str(path), _line(text, "offices"), {
-        "classification": str(o.get("classification") or ""), "name": str(o.get("name") or ""),
-        "address": str(o.get("address") or ""), "phone": str(o.get("voice") or ""), "fax": str(o.get("fax") or "")})
-        for o in offices]
+        "ocd_id": ocd_id,
+        "name": name.strip(),
+        "given_name": person.get("given_name") or "",
+        "family_name": person.get("family_name") or "",
+        "chamber": chamber,
+        "district": district,
+        "party": parties[-1] if parties else "",
+        "start_date": _as_date(path, text, "start_date", start) if start else None,
+        "email": str(person.get("email") or "").strip(),
+        "capitol_address": capitol.get("address") or "",
+        "capitol_phone": capitol.get("voice") or "",
+        "capitol_fax": capitol.get("fax") or "",
+        "website": links[0] if links else "",
+        "image": person.get("image") or "",
+        "active": True,
+    }
+    office_records = [
+        Record(
+            str(path),
+            _line(text, "offices"),
+            {
+                "classification": str(o.get("classification") or ""),
+                "name": str(o.get("name") or ""),
+                "address": str(o.get("address") or ""),
+                "phone": str(o.get("voice") or ""),
+                "fax": str(o.get("fax") or ""),
+            },
+        )
+        for o in offices
+    ]
     return Record(str(path), 1, values), office_records
 
 
@@ -185,16 +217,25 @@ def _committee_file(path: Path) -> CommitteeFile:
         raise DataError(path, _line(text, "chamber"), f"chamber: {chamber!r} is not lower, upper or legislature")
     links = [link.get("url", "") for link in document.get("links") or [] if isinstance(link, dict)]
     others = [o.get("name", "") for o in document.get("other_names") or [] if isinstance(o, dict)]
-    record = Record(str(path), 1, {
-        "ocd_id": ocd_id, "name": name.strip(), "chamber": _COMMITTEE_CHAMBER[chamber],
-        "classification": document.get("classification") or "committee", "url": links[0] if links else "",
-        "other_names": "\n".join(others)})
+    record = Record(
+        str(path),
+        1,
+        {
+            "ocd_id": ocd_id,
+            "name": name.strip(),
+            "chamber": _COMMITTEE_CHAMBER[chamber],
+            "classification": document.get("classification") or "committee",
+            "url": links[0] if links else "",
+            "other_names": "\n".join(others),
+        },
+    )
     members = []
     for member in document.get("members") or []:
         if not isinstance(member, dict) or not member.get("name"):
             raise DataError(path, _line(text, "members"), "each member needs a name")
         person = member.get("person_id")
-        line = _line(text, "person_id") if person is None else text[:text.find(str(person))].count("\n") + 1
+        needle = str(person) if person else f"name: {member['name']}"
+        line = text[: max(text.find(needle), 0)].count("\n") + 1
         members.append((person, str(member["name"]).strip(), normalize_role(str(member.get("role") or "")), line))
     return CommitteeFile(record, members)
 
@@ -223,20 +264,29 @@ def _refresh_legislators(session: Session, folder: Path, report: RefreshReport, 
         legislator = upsert(session, Legislator, existing, key, record, tally)
         session.flush()
         current = list(session.exec(select(LegislatorOffice).where(LegislatorOffice.legislator_id == legislator.id)))
-        replace_children(session, current, offices, LegislatorOffice, {"legislator_id": legislator.id},
-                         ("classification", "name", "address", "phone", "fax"), tally)
+        replace_children(
+            session,
+            current,
+            offices,
+            LegislatorOffice,
+            {"legislator_id": legislator.id},
+            ("classification", "name", "address", "phone", "fax"),
+            tally,
+        )
         was = before.get(key)
         if was is None or not was[0]:
             report.new_legislators.append(_label(record))
             continue
         known = False
         if (was[1], was[2]) != (record.values["chamber"], record.values["district"]):
-            report.district_changes.append(f"{record.values['name']}: {was[1]} {was[2]} -> "
-                                           f"{record.values['chamber']} {record.values['district']}")
+            report.district_changes.append(
+                f"{record.values['name']}: {was[1]} {was[2]} -> {record.values['chamber']} {record.values['district']}"
+            )
             known = True
         if was[3] != record.values["email"]:
-            report.email_changes.append(f"{record.values['name']}: {was[3] or '(none)'} -> "
-                                        f"{record.values['email'] or '(none)'}")
+            report.email_changes.append(
+                f"{record.values['name']}: {was[3] or '(none)'} -> {record.values['email'] or '(none)'}"
+            )
             known = True
         if (tally.updated or tally.deleted) and not known:
             other.add(key)
@@ -246,15 +296,17 @@ def _refresh_legislators(session: Session, folder: Path, report: RefreshReport, 
         if legislator.active and key not in current_ids:
             legislator.active = False
             report.retired.append(_label(legislator))
-            for membership in session.exec(select(CommitteeMembership)
-                                           .where(CommitteeMembership.legislator_id == legislator.id)):
+            for membership in session.exec(
+                select(CommitteeMembership).where(CommitteeMembership.legislator_id == legislator.id)
+            ):
                 session.delete(membership)
     session.flush()
     return {str(key): row for key, row in existing.items()}
 
 
-def _refresh_committees(session: Session, folder: Path, legislators: dict[str, Legislator],
-                        report: RefreshReport) -> None:
+def _refresh_committees(
+    session: Session, folder: Path, legislators: dict[str, Legislator], report: RefreshReport
+) -> None:
     files = [_committee_file(path) for path in sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))]
     report.committees_in_files = len(files)
     existing: dict[Hashable, Committee] = {row.ocd_id: row for row in session.exec(select(Committee)).all()}
@@ -272,17 +324,27 @@ def _refresh_committees(session: Session, folder: Path, legislators: dict[str, L
     report.committees_not_in_files = len(set(existing) - listed)
 
 
-def _sync_members(session: Session, committee: Committee, committee_file: CommitteeFile,
-                  legislators: dict[str, Legislator], by_name: dict[str, Legislator], report: RefreshReport) -> None:
+def _sync_members(
+    session: Session,
+    committee: Committee,
+    committee_file: CommitteeFile,
+    legislators: dict[str, Legislator],
+    by_name: dict[str, Legislator],
+    report: RefreshReport,
+) -> None:
     wanted: dict[int, tuple[Legislator, str]] = {}
     for person_id, name, role, line in committee_file.members:
         found = legislators.get(person_id) if person_id else by_name.get(name)
-        if found is None or not found.active or found.id is None:
+        if found is not None and not found.active:
+            continue  # a retired member still listed: the retirement is reported once, not per committee
+        if found is None or found.id is None:
             report.unmatched_members.append(f"{committee.full_name}: {name} ({committee_file.record.file}:{line})")
             continue
         wanted.setdefault(found.id, (found, role))  # Open States files sometimes list a member twice
-    current = {m.legislator_id: m for m in session.exec(
-        select(CommitteeMembership).where(CommitteeMembership.committee_id == committee.id))}
+    current = {
+        m.legislator_id: m
+        for m in session.exec(select(CommitteeMembership).where(CommitteeMembership.committee_id == committee.id))
+    }
     names = {row.id: row.name for row in legislators.values()}
     for legislator_id, gone in current.items():
         if legislator_id not in wanted:
@@ -299,8 +361,9 @@ def _sync_members(session: Session, committee: Committee, committee_file: Commit
     session.flush()
 
 
-def refresh_from_openstates(session: Session, folder: Path, *, today: date | None = None,
-                            commit: bool = True) -> RefreshReport:
+def refresh_from_openstates(
+    session: Session, folder: Path, *, today: date | None = None, commit: bool = True
+) -> RefreshReport:
     """Bring legislators and committees up to date with an Open States folder, in one transaction."""
     report = RefreshReport()
     try:

@@ -75,12 +75,18 @@ class CityDetail(CitySummary):
     delegation: list[DelegationEntry] = Field(description="legislators representing its residents, Assembly first")
 
     @classmethod
-    def build(cls, city: City, division: Division | None, districts: list[DistrictShare],
-              delegation: list[DelegationMember]) -> CityDetail:
-        members = [DelegationEntry(chamber=m.chamber, district=m.district, share=m.share,
-                                   legislator=LegislatorSummary.of(m.legislator)) for m in delegation]
-        return cls.model_validate({**city.model_dump(), "division": _division(division), "districts": districts,
-                                   "delegation": members})
+    def build(
+        cls, city: City, division: Division | None, districts: list[DistrictShare], delegation: list[DelegationMember]
+    ) -> CityDetail:
+        members = [
+            DelegationEntry(
+                chamber=m.chamber, district=m.district, share=m.share, legislator=LegislatorSummary.of(m.legislator)
+            )
+            for m in delegation
+        ]
+        return cls.model_validate(
+            {**city.model_dump(), "division": _division(division), "districts": districts, "delegation": members}
+        )
 
 
 class OfficeOut(_FromRow):
@@ -101,8 +107,13 @@ class CommitteeSummary(BaseModel):
     @classmethod
     def of(cls, committee: Committee) -> CommitteeSummary:
         assert committee.id is not None
-        return cls(id=committee.id, ocd_id=committee.ocd_id, name=committee.name, full_name=committee.full_name,
-                   chamber=str(committee.chamber))
+        return cls(
+            id=committee.id,
+            ocd_id=committee.ocd_id,
+            name=committee.name,
+            full_name=committee.full_name,
+            chamber=str(committee.chamber),
+        )
 
 
 class CommitteeSeat(BaseModel):
@@ -121,11 +132,18 @@ class LegislatorDetail(LegislatorSummary):
     committees: list[CommitteeSeat]
 
     @classmethod
-    def build(cls, legislator: Legislator, offices: list[LegislatorOffice],
-              committees: list[tuple[Committee, str]]) -> LegislatorDetail:
+    def build(
+        cls, legislator: Legislator, offices: list[LegislatorOffice], committees: list[tuple[Committee, str]]
+    ) -> LegislatorDetail:
         seats = [CommitteeSeat(role=role, committee=CommitteeSummary.of(c)) for c, role in committees]
-        return cls.model_validate({**legislator.model_dump(), "chamber": str(legislator.chamber),
-                                   "offices": [OfficeOut.model_validate(o) for o in offices], "committees": seats})
+        return cls.model_validate(
+            {
+                **legislator.model_dump(),
+                "chamber": str(legislator.chamber),
+                "offices": [OfficeOut.model_validate(o) for o in offices],
+                "committees": seats,
+            }
+        )
 
 
 class CommitteeMember(BaseModel):
@@ -143,10 +161,14 @@ class CommitteeDetail(CommitteeSummary):
     @classmethod
     def build(cls, committee: Committee, members: list[tuple[Legislator, str]]) -> CommitteeDetail:
         base = CommitteeSummary.of(committee).model_dump()
-        return cls(**base, classification=committee.classification, url=committee.url,
-                   other_names=[n for n in committee.other_names.splitlines() if n],
-                   letter_channel=committee.letter_channel,
-                   members=[CommitteeMember(role=role, legislator=LegislatorSummary.of(m)) for m, role in members])
+        return cls(
+            **base,
+            classification=committee.classification,
+            url=committee.url,
+            other_names=[n for n in committee.other_names.splitlines() if n],
+            letter_channel=committee.letter_channel,
+            members=[CommitteeMember(role=role, legislator=LegislatorSummary.of(m)) for m, role in members],
+        )
 
 
 class BillSummary(_FromRow):
@@ -184,16 +206,24 @@ class BillDetail(BillSummary):
     actions: list[ActionOut] = Field(description="recorded actions, oldest first")
 
     @classmethod
-    def build(cls, bill: Bill, author: Legislator | None, committee: Committee | None,
-              actions: list[BillAction]) -> BillDetail:
-        return cls.model_validate({
-            **bill_summary(bill).model_dump(), "origin_chamber": str(bill.origin_chamber),
-            "relating_clause": bill.relating_clause, "introduced_date": bill.introduced_date,
-            "last_action_date": bill.last_action_date, "last_action": bill.last_action,
-            "topics": [t for t in bill.topics.split(",") if t], "leginfo_url": bill.leginfo_url,
-            "author": LegislatorSummary.of(author) if author else None,
-            "committee": CommitteeSummary.of(committee) if committee else None,
-            "actions": [ActionOut.model_validate(a) for a in actions]})
+    def build(
+        cls, bill: Bill, author: Legislator | None, committee: Committee | None, actions: list[BillAction]
+    ) -> BillDetail:
+        return cls.model_validate(
+            {
+                **bill_summary(bill).model_dump(),
+                "origin_chamber": str(bill.origin_chamber),
+                "relating_clause": bill.relating_clause,
+                "introduced_date": bill.introduced_date,
+                "last_action_date": bill.last_action_date,
+                "last_action": bill.last_action,
+                "topics": [t for t in bill.topics.split(",") if t],
+                "leginfo_url": bill.leginfo_url,
+                "author": LegislatorSummary.of(author) if author else None,
+                "committee": CommitteeSummary.of(committee) if committee else None,
+                "actions": [ActionOut.model_validate(a) for a in actions],
+            }
+        )
 
 
 def bill_summary(bill: Bill) -> BillSummary:

@@ -88,9 +88,13 @@ def find_city(session: Session, id_or_geoid: str) -> City | None:
 
 def city_districts(session: Session, city_id: int) -> list[CityDistrict]:
     """Every Assembly, then Senate, district the city touches, biggest share of residents first."""
-    return list(session.exec(
-        select(CityDistrict).where(CityDistrict.city_id == city_id)
-        .order_by(col(CityDistrict.chamber), col(CityDistrict.share).desc(), col(CityDistrict.district))).all())
+    return list(
+        session.exec(
+            select(CityDistrict)
+            .where(CityDistrict.city_id == city_id)
+            .order_by(col(CityDistrict.chamber), col(CityDistrict.share).desc(), col(CityDistrict.district))
+        ).all()
+    )
 
 
 def city_delegation(session: Session, city_id: int) -> list[DelegationMember]:
@@ -100,16 +104,23 @@ def city_delegation(session: Session, city_id: int) -> list[DelegationMember]:
         .join(Legislator, (col(Legislator.district) == CityDistrict.district))
         .where(CityDistrict.city_id == city_id, col(CityDistrict.share) > 0, col(Legislator.active).is_(True))
     ).all()
-    members = [DelegationMember(legislator, DISTRICT_CHAMBER[part.chamber].value, part.district, part.share)
-               for part, legislator in rows if legislator.chamber == DISTRICT_CHAMBER[part.chamber]]
+    members = [
+        DelegationMember(legislator, DISTRICT_CHAMBER[part.chamber].value, part.district, part.share)
+        for part, legislator in rows
+        if legislator.chamber == DISTRICT_CHAMBER[part.chamber]
+    ]
     return sorted(members, key=lambda m: (m.chamber != "Assembly", -m.share, m.district))
 
 
 def city_officials(session: Session, city_id: int) -> list[User]:
     """The city's active officials (users with the official role), by name."""
-    return list(session.exec(
-        select(User).where(User.city_id == city_id, User.role == Role.OFFICIAL, col(User.active).is_(True))
-        .order_by(col(User.name))).all())
+    return list(
+        session.exec(
+            select(User)
+            .where(User.city_id == city_id, User.role == Role.OFFICIAL, col(User.active).is_(True))
+            .order_by(col(User.name))
+        ).all()
+    )
 
 
 def list_cities(session: Session, q: str = "", limit: int = 50) -> list[City]:
@@ -117,9 +128,13 @@ def list_cities(session: Session, q: str = "", limit: int = 50) -> list[City]:
     statement = select(City)
     text = q.strip().lower()
     if text:
-        statement = statement.where(or_(func.lower(col(City.name)).contains(text, autoescape=True),
-                                        func.lower(col(City.official_name)).contains(text, autoescape=True),
-                                        col(City.geoid) == text))
+        statement = statement.where(
+            or_(
+                func.lower(col(City.name)).contains(text, autoescape=True),
+                func.lower(col(City.official_name)).contains(text, autoescape=True),
+                col(City.geoid) == text,
+            )
+        )
         starts = func.lower(col(City.name)).startswith(text, autoescape=True)
         statement = statement.order_by(starts.desc(), col(City.name))
     else:
@@ -135,7 +150,9 @@ def list_divisions(session: Session) -> list[tuple[Division, int]]:
     rows = session.exec(
         select(Division, func.count(col(City.id)))
         .join(City, col(City.division_id) == Division.id, isouter=True)
-        .group_by(col(Division.id)).order_by(col(Division.name))).all()
+        .group_by(col(Division.id))
+        .order_by(col(Division.name))
+    ).all()
     return [(division, int(count)) for division, count in rows]
 
 
@@ -168,8 +185,11 @@ def get_legislator(session: Session, legislator_id: int) -> Legislator:
 
 def legislator_offices(session: Session, legislator_id: int) -> list[LegislatorOffice]:
     """Capitol office first, then district offices, in file order."""
-    offices = session.exec(select(LegislatorOffice).where(LegislatorOffice.legislator_id == legislator_id)
-                           .order_by(col(LegislatorOffice.id))).all()
+    offices = session.exec(
+        select(LegislatorOffice)
+        .where(LegislatorOffice.legislator_id == legislator_id)
+        .order_by(col(LegislatorOffice.id))
+    ).all()
     return sorted(offices, key=lambda o: o.classification != "capitol")
 
 
@@ -178,23 +198,31 @@ def legislator_committees(session: Session, legislator_id: int) -> list[tuple[Co
     rows = session.exec(
         select(Committee, CommitteeMembership.role)
         .join(CommitteeMembership, col(CommitteeMembership.committee_id) == Committee.id)
-        .where(CommitteeMembership.legislator_id == legislator_id)).all()
+        .where(CommitteeMembership.legislator_id == legislator_id)
+    ).all()
     return sorted(((c, role) for c, role in rows), key=lambda r: (ROLE_ORDER.get(r[1], 9), r[0].name))
 
 
 def legislator_bills(session: Session, legislator_id: int) -> list[Bill]:
     """Bills the legislator authored, by measure type and number."""
-    return list(session.exec(select(Bill).where(Bill.author_id == legislator_id)
-                             .order_by(col(Bill.measure_type), col(Bill.number))).all())
+    return list(
+        session.exec(
+            select(Bill).where(Bill.author_id == legislator_id).order_by(col(Bill.measure_type), col(Bill.number))
+        ).all()
+    )
 
 
 def districts_represented(session: Session, legislator: Legislator) -> list[tuple[City, float]]:
     """The cities with residents in the legislator's district, and the share of each city living there."""
     chamber = DistrictChamber.LOWER if legislator.chamber == Chamber.ASSEMBLY else DistrictChamber.UPPER
     rows = session.exec(
-        select(City, CityDistrict.share).join(CityDistrict, col(CityDistrict.city_id) == City.id)
-        .where(CityDistrict.chamber == chamber, CityDistrict.district == legislator.district,
-               col(CityDistrict.share) > 0).order_by(col(City.name))).all()
+        select(City, CityDistrict.share)
+        .join(CityDistrict, col(CityDistrict.city_id) == City.id)
+        .where(
+            CityDistrict.chamber == chamber, CityDistrict.district == legislator.district, col(CityDistrict.share) > 0
+        )
+        .order_by(col(City.name))
+    ).all()
     return [(city, share) for city, share in rows]
 
 
@@ -211,15 +239,21 @@ def committee_members(session: Session, committee_id: int) -> list[tuple[Legisla
     rows = session.exec(
         select(Legislator, CommitteeMembership.role)
         .join(CommitteeMembership, col(CommitteeMembership.legislator_id) == Legislator.id)
-        .where(CommitteeMembership.committee_id == committee_id)).all()
-    return sorted(((m, role) for m, role in rows),
-                  key=lambda r: (ROLE_ORDER.get(r[1], 9), r[0].family_name or r[0].name, r[0].name))
+        .where(CommitteeMembership.committee_id == committee_id)
+    ).all()
+    return sorted(
+        ((m, role) for m, role in rows),
+        key=lambda r: (ROLE_ORDER.get(r[1], 9), r[0].family_name or r[0].name, r[0].name),
+    )
 
 
 def committee_bills(session: Session, committee_id: int) -> list[Bill]:
     """Bills waiting in the committee now."""
-    return list(session.exec(select(Bill).where(Bill.committee_id == committee_id)
-                             .order_by(col(Bill.measure_type), col(Bill.number))).all())
+    return list(
+        session.exec(
+            select(Bill).where(Bill.committee_id == committee_id).order_by(col(Bill.measure_type), col(Bill.number))
+        ).all()
+    )
 
 
 def list_committees(session: Session) -> list[Committee]:
@@ -239,15 +273,18 @@ def find_bill(session: Session, label: str) -> Bill | None:
     match = _BILL_LABEL.match(label)
     if not match:
         return None
-    return session.exec(select(Bill).where(Bill.measure_type == match.group(1).upper(),
-                                           Bill.number == int(match.group(2)))
-                        .order_by(col(Bill.session).desc())).first()
+    return session.exec(
+        select(Bill)
+        .where(Bill.measure_type == match.group(1).upper(), Bill.number == int(match.group(2)))
+        .order_by(col(Bill.session).desc())
+    ).first()
 
 
 def bill_actions(session: Session, bill_id: int) -> list[BillAction]:
     """The bill's recorded actions, oldest first."""
-    return list(session.exec(select(BillAction).where(BillAction.bill_id == bill_id)
-                             .order_by(col(BillAction.position))).all())
+    return list(
+        session.exec(select(BillAction).where(BillAction.bill_id == bill_id).order_by(col(BillAction.position))).all()
+    )
 
 
 def list_bills(session: Session, q: str = "", limit: int = 50) -> list[Bill]:
@@ -258,8 +295,12 @@ def list_bills(session: Session, q: str = "", limit: int = 50) -> list[Bill]:
         statement = statement.where(Bill.measure_type == match.group(1).upper(), Bill.number == int(match.group(2)))
     else:
         for word in q.lower().split():
-            statement = statement.where(or_(func.lower(col(Bill.title)).contains(word, autoescape=True),
-                                            func.lower(col(Bill.author_name)).contains(word, autoescape=True)))
+            statement = statement.where(
+                or_(
+                    func.lower(col(Bill.title)).contains(word, autoescape=True),
+                    func.lower(col(Bill.author_name)).contains(word, autoescape=True),
+                )
+            )
     statement = statement.order_by(col(Bill.measure_type), col(Bill.number)).limit(limit)
     return list(session.exec(statement).all())
 
@@ -272,8 +313,9 @@ def search(session: Session, q: str, limit: int = 25) -> SearchResults:
     text = q.strip()
     if not text:
         return SearchResults([], [], [])
-    return SearchResults(list_cities(session, text, limit), _find_legislators(session, text, limit),
-                         list_bills(session, text, limit))
+    return SearchResults(
+        list_cities(session, text, limit), _find_legislators(session, text, limit), list_bills(session, text, limit)
+    )
 
 
 def _find_legislators(session: Session, q: str, limit: int) -> list[Legislator]:

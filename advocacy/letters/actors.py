@@ -7,6 +7,8 @@ and operators can change them without re-declaring actors.
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 from sqlmodel import Session
 
@@ -21,7 +23,7 @@ QUEUE = "letters"
 _settings = get_settings()
 # dramatiq's own cap sits above ours: the letter's send_attempts (in the database) decides when to give up, and
 # survives redeliveries and sweep nudges, which dramatiq's per-message count does not.
-_RETRY_OPTIONS = {
+_RETRY_OPTIONS: dict[str, Any] = {
     "max_retries": _settings.letter_max_send_attempts + 2,
     "min_backoff": _settings.letter_retry_min_backoff_ms,
     "max_backoff": _settings.letter_retry_max_backoff_ms,
@@ -56,8 +58,12 @@ def send_deliver(letter_id: int, delay_ms: int | None = None) -> None:
     """Enqueue ``deliver_letter`` with the retry timings the settings hold now."""
     settings = get_settings()
     deliver_letter.send_with_options(
-        args=(letter_id,), delay=delay_ms, max_retries=settings.letter_max_send_attempts + 2,
-        min_backoff=settings.letter_retry_min_backoff_ms, max_backoff=settings.letter_retry_max_backoff_ms)
+        args=(letter_id,),
+        delay=delay_ms,
+        max_retries=settings.letter_max_send_attempts + 2,
+        min_backoff=settings.letter_retry_min_backoff_ms,
+        max_backoff=settings.letter_retry_max_backoff_ms,
+    )
 
 
 @sweep_task("letters")

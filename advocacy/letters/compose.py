@@ -46,9 +46,9 @@ class CopyLine:
 
 
 def subject_line(campaign: Campaign, bill: Bill, city: City) -> str:
-    """ "AB 1567 (Ta) – Support – City of Sacramento": e-mail subject and the portal's Subject field."""
+    """ "AB 1567 (Ta) — Support — City of Sacramento": e-mail subject and the portal's Subject field."""
     author = f" ({bill.author_name.split()[-1]})" if bill.author_name else ""
-    return f"{bill.label}{author} – {campaign.position.value} – {official_name(city)}"
+    return f"{bill.label}{author} — {campaign.position.value} — {official_name(city)}"
 
 
 def letterhead(city: City) -> Letterhead:
@@ -60,8 +60,9 @@ def letterhead(city: City) -> Letterhead:
             seal = path.read_bytes()
             mimetype = mimetypes.guess_type(path.name)[0] or mimetype
     lines = [line.strip() for line in city.address.split(";") if line.strip()] if city.address else []
-    return Letterhead(city_name=city.name, official_name=official_name(city), address_lines=lines, seal=seal,
-                      seal_mimetype=mimetype)
+    return Letterhead(
+        city_name=city.name, official_name=official_name(city), address_lines=lines, seal=seal, seal_mimetype=mimetype
+    )
 
 
 def addressee(session: Session, campaign: Campaign, bill: Bill, stage: Stage) -> Addressee:
@@ -69,35 +70,58 @@ def addressee(session: Session, campaign: Campaign, bill: Bill, stage: Stage) ->
     settings = get_settings()
     if campaign.position.to_governor:
         surname = settings.governor_name.split()[-1]
-        return Addressee(name=f"The Honorable {settings.governor_name}", role_line="Governor, State of California",
-                         address_lines=GOVERNOR_ADDRESS_LINES, salutation=f"Dear Governor {surname}:")
+        return Addressee(
+            name=f"The Honorable {settings.governor_name}",
+            role_line="Governor, State of California",
+            address_lines=GOVERNOR_ADDRESS_LINES,
+            salutation=f"Dear Governor {surname}:",
+        )
     if stage.committee is not None:
         chair = chair_of(session, stage.committee)
         if chair is not None:
-            return Addressee(name=honorific(chair), role_line=f"Chair, {stage.committee.full_name}",
-                             address_lines=address_lines(chair.capitol_address),
-                             salutation=f"Dear Chair {chair.family_name or chair.name.split()[-1]}:")
+            return Addressee(
+                name=honorific(chair),
+                role_line=f"Chair, {stage.committee.full_name}",
+                address_lines=address_lines(chair.capitol_address),
+                salutation=f"Dear Chair {chair.family_name or chair.name.split()[-1]}:",
+            )
         return _committee_addressee(stage.committee)
     author = session.get(Legislator, bill.author_id) if bill.author_id else None
     if author is not None:
         member = "Member of the Assembly" if str(author.chamber) == "Assembly" else "Member of the Senate"
         title = "Assembly Member" if str(author.chamber) == "Assembly" else "Senator"
-        return Addressee(name=honorific(author), role_line=member, address_lines=address_lines(author.capitol_address),
-                         salutation=f"Dear {title} {author.family_name or author.name.split()[-1]}:")
-    return Addressee(name=f"Members of the {bill.origin_chamber}", role_line="California State Legislature",
-                     address_lines=["1021 O Street", "Sacramento, CA 95814"], salutation="Dear Members:")
+        return Addressee(
+            name=honorific(author),
+            role_line=member,
+            address_lines=address_lines(author.capitol_address),
+            salutation=f"Dear {title} {author.family_name or author.name.split()[-1]}:",
+        )
+    return Addressee(
+        name=f"Members of the {bill.origin_chamber}",
+        role_line="California State Legislature",
+        address_lines=["1021 O Street", "Sacramento, CA 95814"],
+        salutation="Dear Members:",
+    )
 
 
 def _committee_addressee(committee: Committee) -> Addressee:
-    return Addressee(name=committee.full_name, role_line="California State Legislature",
-                     address_lines=["1021 O Street", "Sacramento, CA 95814"], salutation="Dear Committee Members:")
+    return Addressee(
+        name=committee.full_name,
+        role_line="California State Legislature",
+        address_lines=["1021 O Street", "Sacramento, CA 95814"],
+        salutation="Dear Committee Members:",
+    )
 
 
 def bill_ref(bill: Bill) -> BillRef:
     amended = bill.version_date is not None and bill.version_date != bill.introduced_date
-    return BillRef(label=bill.label, title=bill.title, author=bill.author_name,
-                   version_date=bill.version_date or bill.introduced_date,
-                   version_label="as amended" if amended else "as introduced" if bill.introduced_date else "")
+    return BillRef(
+        label=bill.label,
+        title=bill.title,
+        author=bill.author_name,
+        version_date=bill.version_date or bill.introduced_date,
+        version_label="as amended" if amended else "as introduced" if bill.introduced_date else "",
+    )
 
 
 def signer_of(user: User | None, city: City) -> Signer:
@@ -109,8 +133,10 @@ def signer_of(user: User | None, city: City) -> Signer:
 def regional_managers(session: Session, city: City) -> list[User]:
     if city.division_id is None:
         return []
-    return list(session.exec(select(User).where(User.role == Role.REGIONAL_MANAGER, User.division_id == city.division_id,
-                                                 col(User.active).is_(True)).order_by(col(User.id))).all())
+    query = select(User).where(
+        User.role == Role.REGIONAL_MANAGER, User.division_id == city.division_id, col(User.active).is_(True)
+    )
+    return list(session.exec(query.order_by(col(User.id))).all())
 
 
 def cc_list(session: Session, city: City, copies: list[CopyLine], stage: Stage, addressee_name: str) -> list[str]:
@@ -118,8 +144,10 @@ def cc_list(session: Session, city: City, copies: list[CopyLine], stage: Stage, 
     settings = get_settings()
     lines: list[str] = []
     committee = stage.committee
-    if committee is not None and any(c.key.startswith("legislator:") and c.name != addressee_name and
-                                     committee_short_name(committee) in c.reason for c in copies):
+    if committee is not None and any(
+        c.key.startswith("legislator:") and c.name != addressee_name and committee_short_name(committee) in c.reason
+        for c in copies
+    ):
         lines.append(f"Members, {committee.full_name}")
     for copy in copies:
         if copy.cc_note and copy.name != addressee_name:

@@ -47,10 +47,10 @@ from advocacy.settings import get_settings
 
 log = logging.getLogger("advocacy.letters")
 
-RECIPIENT_TOKEN = "-recipient-"  # replaced per personalization (SendGrid substitutions)
+RECIPIENT_TOKEN = "-recipient-"  # noqa: S105  (replaced per personalization: SendGrid substitutions)
 
 
-class RetryLater(Exception):  # noqa: N818  (a signal to the actor, not an error)
+class RetryLater(Exception):
     """The provider asked us to try again; the actor re-enqueues the letter after ``delay_ms``."""
 
     def __init__(self, reason: str, delay_ms: int) -> None:
@@ -73,25 +73,41 @@ def _load(session: Session, letter: Letter) -> Loaded:
     assert campaign is not None and city is not None  # foreign keys
     committee = session.get(Committee, letter.committee_id) if letter.committee_id else None
     # The stage the letter was written for (not where the bill is now): it is addressed to that committee.
-    stage = Stage(key=letter.stage, committee=committee,
-                  label=committee.full_name if committee else letter.stage.partition("@")[0])
+    stage = Stage(
+        key=letter.stage,
+        committee=committee,
+        label=committee.full_name if committee else letter.stage.partition("@")[0],
+    )
     signer = session.get(User, letter.signer_id) if letter.signer_id else None
     return Loaded(letter, campaign, city, stage, signer)
 
 
 def deliveries_of(session: Session, letter_id: int) -> list[Delivery]:
-    return list(session.exec(select(Delivery).where(Delivery.letter_id == letter_id)
-                             .order_by(col(Delivery.sort_order), col(Delivery.id))).all())
+    return list(
+        session.exec(
+            select(Delivery).where(Delivery.letter_id == letter_id).order_by(col(Delivery.sort_order), col(Delivery.id))
+        ).all()
+    )
 
 
 def letter_document(session: Session, letter: Letter) -> LetterDocument:
     """The stored letter as a document: its signer, note, stage and the recipients it was queued with."""
     loaded = _load(session, letter)
-    copies = [CopyLine(key=d.recipient_key, name=d.name, reason=d.reason, cc_note=d.cc_note)
-              for d in deliveries_of(session, letter.id or 0)]
-    return build_document(session, campaign=loaded.campaign, bill=bill_of(session, loaded.campaign),
-                          city=loaded.city, stage=loaded.stage, signer=loaded.signer, local_note=letter.local_note,
-                          copies=copies, letter_date=california_date(letter.queued_at))
+    copies = [
+        CopyLine(key=d.recipient_key, name=d.name, reason=d.reason, cc_note=d.cc_note)
+        for d in deliveries_of(session, letter.id or 0)
+    ]
+    return build_document(
+        session,
+        campaign=loaded.campaign,
+        bill=bill_of(session, loaded.campaign),
+        city=loaded.city,
+        stage=loaded.stage,
+        signer=loaded.signer,
+        local_note=letter.local_note,
+        copies=copies,
+        letter_date=california_date(letter.queued_at),
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -168,8 +184,12 @@ def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
         return  # an early nudge during a backoff: the delayed retry message is on its way
     stale = now - timedelta(seconds=settings.letter_stuck_seconds)
     deliveries = deliveries_of(session, letter_id)
-    claim = [d for d in deliveries if d.channel is Channel.EMAIL and (
-        d.status is DeliveryStatus.PENDING or (d.status is DeliveryStatus.SENDING and d.status_changed_at < stale))]
+    claim = [
+        d
+        for d in deliveries
+        if d.channel is Channel.EMAIL
+        and (d.status is DeliveryStatus.PENDING or (d.status is DeliveryStatus.SENDING and d.status_changed_at < stale))
+    ]
     if not claim:
         if not any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in deliveries):
             _settle(session, letter, deliveries)
@@ -265,25 +285,44 @@ def letter_email(session: Session, letter: Letter, claim: list[Delivery]) -> Ema
     loaded = _load(session, letter)
     bill = bill_of(session, loaded.campaign)
     signer = loaded.signer
-    subject, text, html = render_email("letter_copy", {
-        "letter": letter, "campaign": loaded.campaign, "bill": bill, "city_name": official_name(loaded.city),
-        "signer": signer, "recipient": RECIPIENT_TOKEN, "committee": loaded.stage.committee,
-    })
+    subject, text, html = render_email(
+        "letter_copy",
+        {
+            "letter": letter,
+            "campaign": loaded.campaign,
+            "bill": bill,
+            "city_name": official_name(loaded.city),
+            "signer": signer,
+            "recipient": RECIPIENT_TOKEN,
+            "committee": loaded.stage.committee,
+        },
+    )
     personalizations = [
-        Personalization(to=[Address(d.email, d.name)], substitutions={RECIPIENT_TOKEN: d.name},
-                        custom_args={"letter_id": str(letter.id), "delivery_id": str(d.id)})
+        Personalization(
+            to=[Address(d.email, d.name)],
+            substitutions={RECIPIENT_TOKEN: d.name},
+            custom_args={"letter_id": str(letter.id), "delivery_id": str(d.id)},
+        )
         for d in claim
     ]
     copies = [Address(settings.league_copy_address, settings.mail_from_name)]
     copies += [Address(m.email, m.name) for m in regional_managers(session, loaded.city)]
     copy_to = Address(signer.email, signer.name) if signer else copies.pop(0)
-    personalizations.append(Personalization(
-        to=[copy_to], cc=copies, substitutions={RECIPIENT_TOKEN: "Copy for the city's records"},
-        custom_args={"letter_id": str(letter.id), "copy": "1"}))
+    personalizations.append(
+        Personalization(
+            to=[copy_to],
+            cc=copies,
+            substitutions={RECIPIENT_TOKEN: "Copy for the city's records"},
+            custom_args={"letter_id": str(letter.id), "copy": "1"},
+        )
+    )
     pdf = storage_path(letter.pdf_path or "").read_bytes()
     return Email(
-        subject=letter.subject or subject, sender=Address(settings.mail_from, sender_name(signer, loaded.city)),
-        text=text, html=html, personalizations=personalizations,
+        subject=letter.subject or subject,
+        sender=Address(settings.mail_from, sender_name(signer, loaded.city)),
+        text=text,
+        html=html,
+        personalizations=personalizations,
         reply_to=Address(signer.email, signer.name) if signer else None,
         attachments=[Attachment(pdf_filename(bill, loaded.city, loaded.campaign), pdf)],
         categories=["position-letter"],
@@ -298,8 +337,11 @@ def staff_addresses(session: Session) -> list[Address]:
     settings = get_settings()
     if settings.staff_alert_address:
         return [Address(settings.staff_alert_address)]
-    staff = session.exec(select(User).where(col(User.role).in_([Role.STAFF, Role.ADMIN]),
-                                            col(User.active).is_(True)).order_by(col(User.id))).all()
+    staff = session.exec(
+        select(User)
+        .where(col(User.role).in_([Role.STAFF, Role.ADMIN]), col(User.active).is_(True))
+        .order_by(col(User.id))
+    ).all()
     return [Address(user.email, user.name) for user in staff]
 
 
@@ -312,14 +354,25 @@ def alert_staff(session: Session, letter: Letter, reason: str, delivery: Deliver
         log.error("letter %s failed and no staff address is configured: %s", letter.id, reason)
         return
     city = session.get(City, letter.city_id)
-    subject, text, html = render_email("delivery_failed", {
-        "letter": letter, "delivery": delivery, "reason": reason, "city_name": official_name(city) if city else "",
-        "link": f"{get_settings().base_url.rstrip('/')}/letters/{letter.id}",
-    })
+    subject, text, html = render_email(
+        "delivery_failed",
+        {
+            "letter": letter,
+            "delivery": delivery,
+            "reason": reason,
+            "city_name": official_name(city) if city else "",
+            "link": f"{get_settings().base_url.rstrip('/')}/letters/{letter.id}",
+        },
+    )
     settings = get_settings()
-    email = Email(subject=subject, sender=Address(settings.mail_from, settings.mail_from_name), text=text, html=html,
-                  personalizations=[Personalization(to=[address]) for address in recipients],
-                  categories=["staff-alert"])
+    email = Email(
+        subject=subject,
+        sender=Address(settings.mail_from, settings.mail_from_name),
+        text=text,
+        html=html,
+        personalizations=[Personalization(to=[address]) for address in recipients],
+        categories=["staff-alert"],
+    )
     try:
         get_mailer().send(email)
     except MailError as exc:
@@ -333,10 +386,17 @@ def alert_staff(session: Session, letter: Letter, reason: str, delivery: Deliver
 def stuck_letters(session: Session) -> list[Letter]:
     """In-flight letters whose next step is overdue by more than ``letter_stuck_seconds``."""
     cutoff = utcnow() - timedelta(seconds=get_settings().letter_stuck_seconds)
-    return list(session.exec(select(Letter).where(
-        col(Letter.status).in_(IN_FLIGHT),
-        or_(col(Letter.next_step_at) < cutoff, col(Letter.next_step_at).is_(None)),
-    ).order_by(col(Letter.id)).limit(500)).all())
+    return list(
+        session.exec(
+            select(Letter)
+            .where(
+                col(Letter.status).in_(IN_FLIGHT),
+                or_(col(Letter.next_step_at) < cutoff, col(Letter.next_step_at).is_(None)),
+            )
+            .order_by(col(Letter.id))
+            .limit(500)
+        ).all()
+    )
 
 
 def sweep_letters(session: Session) -> int:

@@ -7,11 +7,11 @@ replayed request find the first letter instead of writing another.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
-
 from typing import Any
 
+from pydantic import NaiveDatetime
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
@@ -77,6 +77,29 @@ DELIVERY_MOVES: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     D.PORTAL_SUBMITTED: frozenset(),
 }
 
+#: How pages, the API and the live status poller say each status to a person.
+LETTER_LABELS: dict[LetterStatus, str] = {
+    L.DRAFT: "Draft: waiting for a signature",
+    L.QUEUED: "Queued: the PDF is being made",
+    L.RENDERED: "PDF ready: sending",
+    L.SENT: "Sent",
+    L.PARTIALLY_SENT: "Partly sent: some recipients did not get it",
+    L.FAILED: "Not sent",
+    L.SUPERSEDED: "Superseded: the bill changed, a new letter is due",
+}
+DELIVERY_LABELS: dict[DeliveryStatus, str] = {
+    D.PENDING: "Waiting",
+    D.SENDING: "Sending",
+    D.ACCEPTED: "Accepted by the mail service",
+    D.DELIVERED: "Delivered",
+    D.BOUNCED: "Bounced",
+    D.DROPPED: "Dropped by the mail service",
+    D.DEFERRED: "Delayed by the receiving server",
+    D.FAILED: "Not sent",
+    D.PORTAL_PENDING: "To submit on the Position Letter Portal",
+    D.PORTAL_SUBMITTED: "Submitted on the Position Letter Portal",
+}
+
 #: Letters a worker still has to move forward (the sweep looks for them).
 IN_FLIGHT = frozenset({L.QUEUED, L.RENDERED})
 #: E-mail deliveries the provider has taken, whatever happened next.
@@ -94,28 +117,28 @@ class Letter(SQLModel, table=True):
     committee_id: int | None = Field(default=None, foreign_key="committee.id", index=True)
     bill_version_date: date | None = None
     status: LetterStatus = Field(default=LetterStatus.DRAFT, max_length=16, index=True)
-    status_changed_at: datetime = Field(default_factory=utcnow, index=True)
+    status_changed_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     local_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     prepared_by_id: int = Field(foreign_key="user.id", index=True)
     signer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     subject: str = Field(default="", max_length=300)
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    queued_at: datetime | None = None
-    rendered_at: datetime | None = None
-    sent_at: datetime | None = None
+    created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
+    queued_at: NaiveDatetime | None = None
+    rendered_at: NaiveDatetime | None = None
+    sent_at: NaiveDatetime | None = None
     pdf_path: str | None = Field(default=None, max_length=300, description="relative to settings.storage_dir")
     pdf_sha256: str | None = Field(default=None, max_length=64)
     send_attempts: int = Field(default=0, description="provider calls made for this letter")
     # When the next worker step is due: now when queued or rendered, later while a retry waits out a backoff. The
     # sweep nudges in-flight letters whose step is overdue by more than settings.letter_stuck_seconds.
-    next_step_at: datetime | None = Field(default=None, index=True)
+    next_step_at: NaiveDatetime | None = Field(default=None, index=True)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     # Optimistic locking: every UPDATE checks the version it read, so two workers handed the same message (at-least-
     # once delivery, or a sweep nudge racing the original) cannot both move the letter; the loser gets StaleDataError.
     version: int = Field(default=1)
 
     @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+    def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
@@ -136,13 +159,13 @@ class Delivery(SQLModel, table=True):
     cc_note: str = Field(default="", max_length=200, description='beside the name in the cc block: "author of AB 1"')
     sort_order: int = 0
     status: DeliveryStatus = Field(max_length=20, index=True)
-    status_changed_at: datetime = Field(default_factory=utcnow, index=True)
+    status_changed_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     message_id: str = Field(default="", max_length=120, index=True)
     error: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     attempts: int = 0
     receipt_number: str = Field(default="", max_length=80, description="Position Letter Portal receipt")
     submitted_by_id: int | None = Field(default=None, foreign_key="user.id")
-    submitted_at: datetime | None = None
+    submitted_at: NaiveDatetime | None = None
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -155,7 +178,7 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(max_length=200)
     request_fingerprint: str = Field(max_length=64, description="sha256 of the route and body")
     letter_id: int = Field(foreign_key="letter.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class SignatureRequest(SQLModel, table=True):
@@ -164,5 +187,5 @@ class SignatureRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     letter_id: int = Field(foreign_key="letter.id", index=True)
     requested_by_id: int = Field(foreign_key="user.id")
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
     notified: str = Field(default="", max_length=1000, description="signers e-mailed, comma-separated addresses")

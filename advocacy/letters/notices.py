@@ -38,14 +38,27 @@ def send_signature_request(session: Session, request_id: int, *, mailer: Mailer)
     if campaign is None or city is None or preparer is None or not signers:
         return False
     settings = get_settings()
-    subject, text, html = render_email("signature_request", {
-        "letter": letter, "campaign": campaign, "bill": bill_of(session, campaign), "preparer": preparer,
-        "city_name": official_name(city), "link": f"{settings.base_url.rstrip('/')}/letters/{letter.id}",
-        "deadline": campaign.deadline,
-    })
-    email = Email(subject=subject, sender=Address(settings.mail_from, settings.mail_from_name), text=text, html=html,
-                  personalizations=[Personalization(to=[Address(s.email, s.name)]) for s in signers],
-                  reply_to=Address(preparer.email, preparer.name), categories=["signature-request"])
+    subject, text, html = render_email(
+        "signature_request",
+        {
+            "letter": letter,
+            "campaign": campaign,
+            "bill": bill_of(session, campaign),
+            "preparer": preparer,
+            "city_name": official_name(city),
+            "link": f"{settings.base_url.rstrip('/')}/letters/{letter.id}",
+            "deadline": campaign.deadline,
+        },
+    )
+    email = Email(
+        subject=subject,
+        sender=Address(settings.mail_from, settings.mail_from_name),
+        text=text,
+        html=html,
+        personalizations=[Personalization(to=[Address(s.email, s.name)]) for s in signers],
+        reply_to=Address(preparer.email, preparer.name),
+        categories=["signature-request"],
+    )
     try:
         mailer.send(email)
     except MailError as exc:

@@ -58,8 +58,14 @@ def compute_recipients(session: Session, campaign: Campaign, bill: Bill, city: C
         key = f"legislator:{legislator.id}"
         recipient = found.get(key)
         if recipient is None:
-            recipient = found[key] = Recipient(key=key, channel=Channel.EMAIL, name=honorific(legislator),
-                                               email=legislator.email, reasons=[], legislator=legislator)
+            recipient = found[key] = Recipient(
+                key=key,
+                channel=Channel.EMAIL,
+                name=honorific(legislator),
+                email=legislator.email,
+                reasons=[],
+                legislator=legislator,
+            )
         if reason not in recipient.reasons:
             recipient.reasons.append(reason)
         if cc_note and cc_note not in recipient.cc_notes:
@@ -69,8 +75,11 @@ def compute_recipients(session: Session, campaign: Campaign, bill: Bill, city: C
     settings = get_settings()
     if TargetGroup.GOVERNOR in targets and campaign.position.to_governor:
         found["governor"] = Recipient(
-            key="governor", channel=Channel.EMAIL, name=f"The Honorable {settings.governor_name}",
-            email=settings.governor_letters_address, reasons=[f"Governor: {campaign.position.value.lower()}"],
+            key="governor",
+            channel=Channel.EMAIL,
+            name=f"The Honorable {settings.governor_name}",
+            email=settings.governor_letters_address,
+            reasons=[f"Governor: {campaign.position.value.lower()}"],
         )
     if TargetGroup.COMMITTEE in targets and stage.committee is not None:
         committee = stage.committee
@@ -89,8 +98,11 @@ def compute_recipients(session: Session, campaign: Campaign, bill: Bill, city: C
         for member in city_delegation(session, city.id or 0):
             if member.share > 0:
                 legislator = member.legislator
-                add_legislator(legislator, own_legislator_reason(legislator, member.share),
-                               f"{legislator.chamber} District {legislator.district}")
+                add_legislator(
+                    legislator,
+                    own_legislator_reason(legislator, member.share),
+                    f"{legislator.chamber} District {legislator.district}",
+                )
     ordered = list(found.values())
     for index, recipient in enumerate(ordered):
         recipient.sort_order = index
@@ -102,11 +114,23 @@ def _committee_delivery(committee: Committee) -> Recipient | None:
     name = committee.full_name
     reason = f"Committee now hearing the bill ({committee_short_name(committee)})"
     if committee.letter_channel != "portal_only" and committee.email:
-        return Recipient(key=f"committee:{committee.id}", channel=Channel.EMAIL, name=name, email=committee.email,
-                         reasons=[reason], committee=committee)
+        return Recipient(
+            key=f"committee:{committee.id}",
+            channel=Channel.EMAIL,
+            name=name,
+            email=committee.email,
+            reasons=[reason],
+            committee=committee,
+        )
     how = "takes letters only through" if committee.letter_channel == "portal_only" else "publishes no inbox; use"
-    return Recipient(key=f"committee:{committee.id}", channel=Channel.PORTAL, name=name, email="",
-                     reasons=[f"{reason}: {how} the Position Letter Portal"], committee=committee)
+    return Recipient(
+        key=f"committee:{committee.id}",
+        channel=Channel.PORTAL,
+        name=name,
+        email="",
+        reasons=[f"{reason}: {how} the Position Letter Portal"],
+        committee=committee,
+    )
 
 
 def _ordered_members(session: Session, committee: Committee) -> list[tuple[Legislator, str]]:

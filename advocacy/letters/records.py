@@ -32,8 +32,13 @@ class LetterFilter:
     date_to: date | None = None
 
 
-def parse_filter(bill: str | None = None, position: str | None = None, status: str | None = None,
-                 date_from: str | None = None, date_to: str | None = None) -> LetterFilter:
+def parse_filter(
+    bill: str | None = None,
+    position: str | None = None,
+    status: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> LetterFilter:
     """A filter from query-string values; bad values raise ``LetterError`` with a message for the person."""
     try:
         parsed_position = Position(position) if position else None
@@ -46,8 +51,9 @@ def parse_filter(bill: str | None = None, position: str | None = None, status: s
     start, end = _date(date_from, "From"), _date(date_to, "To")
     if start and end and start > end:
         raise LetterError("The “from” date is after the “to” date.")
-    return LetterFilter(bill=(bill or "").strip()[:100], position=parsed_position, status=parsed_status,
-                        date_from=start, date_to=end)
+    return LetterFilter(
+        bill=(bill or "").strip()[:100], position=parsed_position, status=parsed_status, date_from=start, date_to=end
+    )
 
 
 def _date(raw: str | None, label: str) -> date | None:
@@ -83,12 +89,16 @@ def records_city(session: Session, user: User, city_id: int | None) -> City | No
     return session.get(City, city_id) if city_id else None
 
 
-def search(session: Session, user: User, letter_filter: LetterFilter, *, city_id: int | None = None) -> list[
-        LetterRecord]:
+def search(
+    session: Session, user: User, letter_filter: LetterFilter, *, city_id: int | None = None
+) -> list[LetterRecord]:
     """Letters of the caller's city (staff: of ``city_id``, or of every city), newest first."""
     city = records_city(session, user, city_id)
-    query = (select(Letter, Campaign, Bill).join(Campaign, col(Campaign.id) == Letter.campaign_id)
-             .join(Bill, col(Bill.id) == Campaign.bill_id))
+    query = (
+        select(Letter, Campaign, Bill)
+        .join(Campaign, col(Campaign.id) == Letter.campaign_id)
+        .join(Bill, col(Bill.id) == Campaign.bill_id)
+    )
     if city is not None:
         query = query.where(Letter.city_id == city.id)
     if letter_filter.position is not None:
@@ -98,8 +108,9 @@ def search(session: Session, user: User, letter_filter: LetterFilter, *, city_id
     if letter_filter.date_from is not None:
         query = query.where(col(Letter.created_at) >= datetime.combine(letter_filter.date_from, time.min))
     if letter_filter.date_to is not None:
-        query = query.where(col(Letter.created_at) < datetime.combine(letter_filter.date_to + timedelta(days=1),
-                                                                        time.min))
+        query = query.where(
+            col(Letter.created_at) < datetime.combine(letter_filter.date_to + timedelta(days=1), time.min)
+        )
     rows = session.exec(query.order_by(col(Letter.created_at).desc(), col(Letter.id).desc()).limit(MAX_ROWS)).all()
     wanted = _bill_matcher(letter_filter.bill)
     return [_record(session, letter, campaign, bill) for letter, campaign, bill in rows if wanted(bill)]
@@ -119,16 +130,37 @@ def _bill_matcher(text: str):  # type: ignore[no-untyped-def]
 def _record(session: Session, letter: Letter, campaign: Campaign, bill: Bill) -> LetterRecord:
     city = session.get(City, letter.city_id)
     assert city is not None
-    recipients = list(session.exec(select(Delivery).where(Delivery.letter_id == letter.id)
-                                   .order_by(col(Delivery.sort_order))).all())
-    return LetterRecord(letter=letter, campaign=campaign, bill=bill, city=city,
-                        committee=session.get(Committee, letter.committee_id) if letter.committee_id else None,
-                        signer=session.get(User, letter.signer_id) if letter.signer_id else None,
-                        recipients=recipients)
+    recipients = list(
+        session.exec(select(Delivery).where(Delivery.letter_id == letter.id).order_by(col(Delivery.sort_order))).all()
+    )
+    return LetterRecord(
+        letter=letter,
+        campaign=campaign,
+        bill=bill,
+        city=city,
+        committee=session.get(Committee, letter.committee_id) if letter.committee_id else None,
+        signer=session.get(User, letter.signer_id) if letter.signer_id else None,
+        recipients=recipients,
+    )
 
 
-CSV_COLUMNS = ["letter_id", "date", "city", "bill", "bill_title", "bill_version_date", "position", "committee",
-               "status", "signer", "signer_title", "recipients", "portal_receipts", "pdf_file", "pdf_sha256"]
+CSV_COLUMNS = [
+    "letter_id",
+    "date",
+    "city",
+    "bill",
+    "bill_title",
+    "bill_version_date",
+    "position",
+    "committee",
+    "status",
+    "signer",
+    "signer_title",
+    "recipients",
+    "portal_receipts",
+    "pdf_file",
+    "pdf_sha256",
+]
 
 
 def to_csv(records: list[LetterRecord]) -> str:
@@ -136,16 +168,30 @@ def to_csv(records: list[LetterRecord]) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for r in records:
-        writer.writerow([
-            r.letter.id, r.date.strftime("%Y-%m-%d %H:%M UTC"), official_name(r.city), r.bill.label, r.bill.title,
-            r.letter.bill_version_date or "", r.campaign.position.value,
-            r.committee.full_name if r.committee else "", r.letter.status.value,
-            r.signer.name if r.signer else "", r.signer.title if r.signer else "",
-            "; ".join(f"{d.name} <{d.email}> [{d.status.value}]" if d.channel is Channel.EMAIL
-                      else f"{d.name} [portal: {d.status.value}]" for d in r.recipients),
-            "; ".join(d.receipt_number for d in r.recipients if d.receipt_number),
-            archive_name(r) if r.letter.pdf_path else "", r.letter.pdf_sha256 or "",
-        ])
+        writer.writerow(
+            [
+                r.letter.id,
+                r.date.strftime("%Y-%m-%d %H:%M UTC"),
+                official_name(r.city),
+                r.bill.label,
+                r.bill.title,
+                r.letter.bill_version_date or "",
+                r.campaign.position.value,
+                r.committee.full_name if r.committee else "",
+                r.letter.status.value,
+                r.signer.name if r.signer else "",
+                r.signer.title if r.signer else "",
+                "; ".join(
+                    f"{d.name} <{d.email}> [{d.status.value}]"
+                    if d.channel is Channel.EMAIL
+                    else f"{d.name} [portal: {d.status.value}]"
+                    for d in r.recipients
+                ),
+                "; ".join(d.receipt_number for d in r.recipients if d.receipt_number),
+                archive_name(r) if r.letter.pdf_path else "",
+                r.letter.pdf_sha256 or "",
+            ]
+        )
     return out.getvalue()
 
 

@@ -9,7 +9,16 @@ from pydantic import BaseModel, Field
 from advocacy.campaigns.models import Campaign, CampaignStatus, Position
 from advocacy.campaigns.service import Stage
 from advocacy.directory.models import Bill
-from advocacy.letters.models import LOCAL_NOTE_MAX, Channel, Delivery, DeliveryStatus, Letter, LetterStatus
+from advocacy.letters.models import (
+    DELIVERY_LABELS,
+    LETTER_LABELS,
+    LOCAL_NOTE_MAX,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Letter,
+    LetterStatus,
+)
 from advocacy.letters.recipients import Recipient
 
 
@@ -22,6 +31,7 @@ class RecipientOut(BaseModel):
     reason: str
     channel: Channel
     status: DeliveryStatus | None = Field(None, description="null on a campaign: no letter yet")
+    status_label: str = ""
     email: str = ""
     error: str = ""
     receipt_number: str = ""
@@ -43,6 +53,7 @@ class LetterOut(BaseModel):
     campaign_id: int
     city_id: int
     status: LetterStatus
+    status_label: str
     stage: str
     subject: str
     local_note: str
@@ -57,13 +68,33 @@ class LetterOut(BaseModel):
     @classmethod
     def build(cls, letter: Letter, deliveries: list[Delivery]) -> LetterOut:
         return cls(
-            id=letter.id or 0, campaign_id=letter.campaign_id, city_id=letter.city_id, status=letter.status,
-            stage=letter.stage, subject=letter.subject, local_note=letter.local_note, created_at=letter.created_at,
-            queued_at=letter.queued_at, sent_at=letter.sent_at,
-            pdf_url=f"/api/v1/letters/{letter.id}/pdf" if letter.pdf_path else None, pdf_sha256=letter.pdf_sha256,
+            id=letter.id or 0,
+            campaign_id=letter.campaign_id,
+            city_id=letter.city_id,
+            status=letter.status,
+            status_label=LETTER_LABELS[letter.status],
+            stage=letter.stage,
+            subject=letter.subject,
+            local_note=letter.local_note,
+            created_at=letter.created_at,
+            queued_at=letter.queued_at,
+            sent_at=letter.sent_at,
+            pdf_url=f"/api/v1/letters/{letter.id}/pdf" if letter.pdf_path else None,
+            pdf_sha256=letter.pdf_sha256,
             error=letter.error,
-            recipients=[RecipientOut(name=d.name, reason=d.reason, channel=d.channel, status=d.status, email=d.email,
-                                     error=d.error, receipt_number=d.receipt_number) for d in deliveries],
+            recipients=[
+                RecipientOut(
+                    name=d.name,
+                    reason=d.reason,
+                    channel=d.channel,
+                    status=d.status,
+                    status_label=DELIVERY_LABELS[d.status],
+                    email=d.email,
+                    error=d.error,
+                    receipt_number=d.receipt_number,
+                )
+                for d in deliveries
+            ],
         )
 
 
@@ -82,17 +113,36 @@ class CampaignOut(BaseModel):
     letter_id: int | None = Field(None, description="the caller's city's letter at this stage, if any")
 
     @classmethod
-    def build(cls, campaign: Campaign, bill: Bill, stage: Stage, recipients: list[Recipient] | None = None,
-              letter: Letter | None = None) -> CampaignOut:
+    def build(
+        cls,
+        campaign: Campaign,
+        bill: Bill,
+        stage: Stage,
+        recipients: list[Recipient] | None = None,
+        letter: Letter | None = None,
+    ) -> CampaignOut:
         return cls(
-            id=campaign.id or 0, title=campaign.title, position=campaign.position, status=campaign.status,
-            letter_kind=campaign.letter_kind, talking_points=campaign.talking_point_list,
-            targets=[t.value for t in campaign.targets], deadline=campaign.deadline,
-            bill=BillOut(id=bill.id or 0, label=bill.label, title=bill.title, author=bill.author_name,
-                         status=bill.status, version_date=bill.version_date,
-                         committee=stage.committee.full_name if stage.committee else "", url=bill.leginfo_url),
+            id=campaign.id or 0,
+            title=campaign.title,
+            position=campaign.position,
+            status=campaign.status,
+            letter_kind=campaign.letter_kind,
+            talking_points=campaign.talking_point_list,
+            targets=[t.value for t in campaign.targets],
+            deadline=campaign.deadline,
+            bill=BillOut(
+                id=bill.id or 0,
+                label=bill.label,
+                title=bill.title,
+                author=bill.author_name,
+                status=bill.status,
+                version_date=bill.version_date,
+                committee=stage.committee.full_name if stage.committee else "",
+                url=bill.leginfo_url,
+            ),
             stage=stage.label,
-            recipients=[RecipientOut(name=r.name, reason=r.reason, channel=r.channel, email=r.email)
-                        for r in recipients or []],
+            recipients=[
+                RecipientOut(name=r.name, reason=r.reason, channel=r.channel, email=r.email) for r in recipients or []
+            ],
             letter_id=letter.id if letter else None,
         )

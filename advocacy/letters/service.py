@@ -64,13 +64,10 @@ class RefusedMove(RuntimeError):
 def _move(item: Letter | Delivery, to: LetterStatus | DeliveryStatus) -> None:
     """The one place letters and deliveries change status; raises ``RefusedMove`` on a move the table refuses."""
     allowed: frozenset[LetterStatus] | frozenset[DeliveryStatus]
-    if isinstance(item, Letter):
-        allowed = LETTER_MOVES[item.status]
-    else:
-        allowed = DELIVERY_MOVES[item.status]
+    allowed = LETTER_MOVES[item.status] if isinstance(item, Letter) else DELIVERY_MOVES[item.status]
     if to not in allowed:
         raise RefusedMove(f"{type(item).__name__.lower()} {item.id}: {item.status} → {to} is not allowed")
-    item.status = to  # type: ignore[assignment]
+    item.status = to
     item.status_changed_at = utcnow()
 
 
@@ -106,16 +103,27 @@ def get_letter(session: Session, letter_id: int, user: User) -> Letter:
 
 
 def signers_of(session: Session, city_id: int) -> list[User]:
-    return list(session.exec(select(User).where(User.role == Role.OFFICIAL, User.city_id == city_id,
-                                                col(User.may_sign).is_(True), col(User.active).is_(True))
-                             .order_by(col(User.id))).all())
+    return list(
+        session.exec(
+            select(User)
+            .where(
+                User.role == Role.OFFICIAL,
+                User.city_id == city_id,
+                col(User.may_sign).is_(True),
+                col(User.active).is_(True),
+            )
+            .order_by(col(User.id))
+        ).all()
+    )
 
 
 def clean_note(raw: str | None) -> str:
     note = _CONTROL_CHARS.sub("", (raw or "").replace("\r\n", "\n")).strip()
     if len(note) > LOCAL_NOTE_MAX:
-        raise LetterError(f"The local note is {len(note):,} characters long; at most {LOCAL_NOTE_MAX:,} fit on the "
-                          "letter. Please shorten it.")
+        raise LetterError(
+            f"The local note is {len(note):,} characters long; at most {LOCAL_NOTE_MAX:,} fit on the "
+            "letter. Please shorten it."
+        )
     return note
 
 
@@ -142,8 +150,9 @@ class Draft:
 
 
 def find_letter(session: Session, campaign_id: int, city_id: int, stage_key: str) -> Letter | None:
-    return session.exec(select(Letter).where(Letter.campaign_id == campaign_id, Letter.city_id == city_id,
-                                             Letter.stage == stage_key)).first()
+    return session.exec(
+        select(Letter).where(Letter.campaign_id == campaign_id, Letter.city_id == city_id, Letter.stage == stage_key)
+    ).first()
 
 
 def copies_of(recipients: list[Recipient]) -> list[CopyLine]:
@@ -159,26 +168,51 @@ def draft_for(session: Session, campaign: Campaign, city: City, user: User, loca
     can_sign = may_sign_for(user, city.id or 0)
     signer = user if can_sign else (session.get(User, letter.signer_id) if letter and letter.signer_id else None)
     note = local_note if local_note is not None else (letter.local_note if letter else "")
-    document = build_document(session, campaign=campaign, bill=bill, city=city, stage=stage, signer=signer,
-                              local_note=note, copies=copies_of(recipients), letter_date=california_date())
+    document = build_document(
+        session,
+        campaign=campaign,
+        bill=bill,
+        city=city,
+        stage=stage,
+        signer=signer,
+        local_note=note,
+        copies=copies_of(recipients),
+        letter_date=california_date(),
+    )
     html, placeholders, error = "", [], ""
     try:
         html = render_letter_html(document)
         placeholders = unfilled_placeholders(document)
     except TemplateError as exc:
         error = str(exc)
-    return Draft(campaign=campaign, bill=bill, stage=stage, city=city, recipients=recipients, document=document,
-                 html=html, placeholders=placeholders, template_error=error, letter=letter, can_sign=can_sign,
-                 signers=signers_of(session, city.id or 0))
+    return Draft(
+        campaign=campaign,
+        bill=bill,
+        stage=stage,
+        city=city,
+        recipients=recipients,
+        document=document,
+        html=html,
+        placeholders=placeholders,
+        template_error=error,
+        letter=letter,
+        can_sign=can_sign,
+        signers=signers_of(session, city.id or 0),
+    )
 
 
-def action_draft(session: Session, campaign_id: int, user: User, city_id: int | None = None) -> Draft | None:
-    """The action page's draft: the official's own city; staff pick a city (``None`` when they have not)."""
+def action_draft(
+    session: Session, campaign_id: int, user: User, city_id: int | None = None, local_note: str | None = None
+) -> Draft | None:
+    """The action page's draft: the official's own city; staff pick a city (``None`` when they have not).
+
+    ``local_note`` previews the letter with a note that is not saved (a GET saves nothing)."""
     campaign = get_campaign(session, campaign_id, include_drafts=is_staff(user))
+    note = clean_note(local_note) if local_note is not None else None
     if user.role is Role.OFFICIAL:
-        return draft_for(session, campaign, official_city(session, user), user)
+        return draft_for(session, campaign, official_city(session, user), user, note)
     city = session.get(City, city_id) if city_id else None
-    return draft_for(session, campaign, city, user) if city is not None and is_staff(user) else None
+    return draft_for(session, campaign, city, user, note) if city is not None and is_staff(user) else None
 
 
 @dataclass(frozen=True)
@@ -233,8 +267,9 @@ def send_letter(session: Session, campaign_id: int, user: User, local_note: str 
     if draft.letter is not None and draft.letter.status is not LetterStatus.DRAFT:
         return draft.letter  # a second press, a second official, a replay: the letter already went
     if not draft.can_sign:
-        raise NotAllowed("Only an official who may sign for the city can send its letters; use “Request "
-                         "signature” to ask them.")
+        raise NotAllowed(
+            "Only an official who may sign for the city can send its letters; use “Request signature” to ask them."
+        )
     _check_sendable(draft)
     if draft.letter is not None:
         return _queue_existing_draft(session, draft, user, note)
@@ -253,10 +288,16 @@ def send_letter(session: Session, campaign_id: int, user: User, local_note: str 
 
 
 def _new_letter(session: Session, draft: Draft, user: User, note: str) -> Letter:
-    letter = Letter(campaign_id=draft.campaign.id or 0, city_id=draft.city.id or 0, stage=draft.stage.key,
-                    committee_id=draft.stage.committee.id if draft.stage.committee else None,
-                    bill_version_date=draft.bill.version_date, local_note=note, prepared_by_id=user.id or 0,
-                    subject=subject_line(draft.campaign, draft.bill, draft.city))
+    letter = Letter(
+        campaign_id=draft.campaign.id or 0,
+        city_id=draft.city.id or 0,
+        stage=draft.stage.key,
+        committee_id=draft.stage.committee.id if draft.stage.committee else None,
+        bill_version_date=draft.bill.version_date,
+        local_note=note,
+        prepared_by_id=user.id or 0,
+        subject=subject_line(draft.campaign, draft.bill, draft.city),
+    )
     session.add(letter)
     session.flush()  # the unique constraint speaks here, before anything else is written
     _supersede_earlier(session, letter)
@@ -265,8 +306,11 @@ def _new_letter(session: Session, draft: Draft, user: User, note: str) -> Letter
 
 def _supersede_earlier(session: Session, letter: Letter) -> None:
     """The bill was amended or moved on: the city's letters for earlier stages are superseded (kept as records)."""
-    earlier = session.exec(select(Letter).where(Letter.campaign_id == letter.campaign_id,
-                                                Letter.city_id == letter.city_id, Letter.stage != letter.stage)).all()
+    earlier = session.exec(
+        select(Letter).where(
+            Letter.campaign_id == letter.campaign_id, Letter.city_id == letter.city_id, Letter.stage != letter.stage
+        )
+    ).all()
     for old in earlier:
         if LetterStatus.SUPERSEDED in LETTER_MOVES[old.status]:
             _move(old, LetterStatus.SUPERSEDED)
@@ -277,11 +321,19 @@ def _queue(session: Session, letter: Letter, draft: Draft, signer: User, note: s
     """Deliveries for every recipient, the signer recorded, the letter queued; render_letter after the commit."""
     for recipient in draft.recipients:
         status = DeliveryStatus.PORTAL_PENDING if recipient.channel is Channel.PORTAL else DeliveryStatus.PENDING
-        delivery = Delivery(letter_id=letter.id or 0, channel=recipient.channel, recipient_key=recipient.key,
-                            legislator_id=recipient.legislator.id if recipient.legislator else None,
-                            committee_id=recipient.committee.id if recipient.committee else None,
-                            name=recipient.name, email=recipient.email, reason=recipient.reason[:300],
-                            cc_note=recipient.cc_note[:200], sort_order=recipient.sort_order, status=status)
+        delivery = Delivery(
+            letter_id=letter.id or 0,
+            channel=recipient.channel,
+            recipient_key=recipient.key,
+            legislator_id=recipient.legislator.id if recipient.legislator else None,
+            committee_id=recipient.committee.id if recipient.committee else None,
+            name=recipient.name,
+            email=recipient.email,
+            reason=recipient.reason[:300],
+            cc_note=recipient.cc_note[:200],
+            sort_order=recipient.sort_order,
+            status=status,
+        )
         if recipient.channel is Channel.EMAIL and not recipient.email:
             _move(delivery, DeliveryStatus.FAILED)
             delivery.error = "No e-mail address on file for this recipient."
@@ -320,8 +372,10 @@ def send_draft(session: Session, letter_id: int, user: User, local_note: str | N
     note = clean_note(letter.local_note if local_note is None else local_note)
     draft = draft_for(session, campaign, official_city(session, user), user, note)
     if draft.letter is None or draft.letter.id != letter.id:
-        raise LetterError("The bill has moved on since this letter was prepared; open the campaign to write the "
-                          "letter for where the bill is now.")
+        raise LetterError(
+            "The bill has moved on since this letter was prepared; open the campaign to write the "
+            "letter for where the bill is now."
+        )
     _check_sendable(draft)
     return _queue_existing_draft(session, draft, user, note)
 
@@ -335,8 +389,9 @@ def request_signature(session: Session, campaign_id: int, user: User, local_note
     if draft.letter is not None and draft.letter.status is not LetterStatus.DRAFT:
         return draft.letter
     if not draft.signers:
-        raise LetterError(f"No official of the {city.name} may sign letters yet. Ask the league to mark who signs "
-                          "for your city.")
+        raise LetterError(
+            f"No official of the {city.name} may sign letters yet. Ask the league to mark who signs for your city."
+        )
     try:
         if draft.letter is None:
             letter = _new_letter(session, draft, user, note)
@@ -364,8 +419,7 @@ def fingerprint(campaign_id: int, local_note: str | None) -> str:
     return hashlib.sha256(f"POST campaigns/{campaign_id}/letters\n{local_note or ''}".encode()).hexdigest()
 
 
-def send_idempotent(session: Session, campaign_id: int, user: User, local_note: str | None,
-                    key: str | None) -> Letter:
+def send_idempotent(session: Session, campaign_id: int, user: User, local_note: str | None, key: str | None) -> Letter:
     """``send_letter`` for the API: a replay with the same ``Idempotency-Key`` returns the first answer's letter."""
     if key is not None:
         key = key.strip()
@@ -378,8 +432,14 @@ def send_idempotent(session: Session, campaign_id: int, user: User, local_note: 
             return get_letter(session, stored.letter_id, user)
     letter = send_letter(session, campaign_id, user, local_note)
     if key is not None:
-        session.add(IdempotencyKey(user_id=user.id or 0, key=key, letter_id=letter.id or 0,
-                                   request_fingerprint=fingerprint(campaign_id, local_note)))
+        session.add(
+            IdempotencyKey(
+                user_id=user.id or 0,
+                key=key,
+                letter_id=letter.id or 0,
+                request_fingerprint=fingerprint(campaign_id, local_note),
+            )
+        )
         try:
             session.commit()
         except IntegrityError:
@@ -388,8 +448,9 @@ def send_idempotent(session: Session, campaign_id: int, user: User, local_note: 
 
 
 def _stored_key(session: Session, user: User, key: str) -> IdempotencyKey | None:
-    return session.exec(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
-                                                     IdempotencyKey.key == key)).first()
+    return session.exec(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
+    ).first()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -464,8 +525,11 @@ class LetterPage:
 
 
 def deliveries_for(session: Session, letter_id: int) -> list[Delivery]:
-    return list(session.exec(select(Delivery).where(Delivery.letter_id == letter_id)
-                             .order_by(col(Delivery.sort_order), col(Delivery.id))).all())
+    return list(
+        session.exec(
+            select(Delivery).where(Delivery.letter_id == letter_id).order_by(col(Delivery.sort_order), col(Delivery.id))
+        ).all()
+    )
 
 
 def letter_page(session: Session, letter_id: int, user: User) -> LetterPage:
@@ -482,16 +546,27 @@ def letter_page(session: Session, letter_id: int, user: User) -> LetterPage:
     portal = [d for d in deliveries if d.channel is Channel.PORTAL]
     if portal and letter.pdf_path:
         packet = PortalPacket(
-            subject=letter.subject, bill=bill.label,
+            subject=letter.subject,
+            bill=bill.label,
             version=str(letter.bill_version_date.isoformat()) if letter.bill_version_date else "the current version",
-            stance=campaign.position.value, stance_note=STANCE_NOTES.get(campaign.position.value, ""),
-            committee=", ".join(d.name for d in portal), pdf_url=f"/letters/{letter.id}/pdf")
+            stance=campaign.position.value,
+            stance_note=STANCE_NOTES.get(campaign.position.value, ""),
+            committee=", ".join(d.name for d in portal),
+            pdf_url=f"/letters/{letter.id}/pdf",
+        )
     return LetterPage(
-        letter=letter, campaign=campaign, bill=bill, city=city, deliveries=deliveries,
+        letter=letter,
+        campaign=campaign,
+        bill=bill,
+        city=city,
+        deliveries=deliveries,
         signer=session.get(User, letter.signer_id) if letter.signer_id else None,
         preparer=session.get(User, letter.prepared_by_id),
-        packet=packet, can_send=letter.status is LetterStatus.DRAFT and may_sign_for(user, letter.city_id),
-        can_mark_portal=bool(portal) and can_see_city(user, letter.city_id), draft=draft)
+        packet=packet,
+        can_send=letter.status is LetterStatus.DRAFT and may_sign_for(user, letter.city_id),
+        can_mark_portal=bool(portal) and can_see_city(user, letter.city_id),
+        draft=draft,
+    )
 
 
 def letter_pdf(session: Session, letter_id: int, user: User) -> tuple[bytes, str]:
@@ -511,8 +586,14 @@ def letter_pdf(session: Session, letter_id: int, user: User) -> tuple[bytes, str
 def city_letters(session: Session, user: User) -> list[Letter]:
     """The caller's city's letters, newest first (the API's list; records.search filters)."""
     city = official_city(session, user)
-    return list(session.exec(select(Letter).where(Letter.city_id == city.id)
-                             .order_by(col(Letter.created_at).desc(), col(Letter.id).desc()).limit(500)).all())
+    return list(
+        session.exec(
+            select(Letter)
+            .where(Letter.city_id == city.id)
+            .order_by(col(Letter.created_at).desc(), col(Letter.id).desc())
+            .limit(500)
+        ).all()
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -535,4 +616,3 @@ def enqueue_signature_request(request_id: int) -> None:
     from advocacy.letters import actors
 
     actors.notify_signers.send(request_id)
-

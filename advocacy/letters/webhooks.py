@@ -53,8 +53,11 @@ def load_public_key(text: str) -> ec.EllipticCurvePublicKey:
     """The verification key, as SendGrid shows it (base64 DER) or as PEM."""
     try:
         raw = text.strip()
-        key = (load_pem_public_key(raw.encode()) if "BEGIN PUBLIC KEY" in raw
-               else load_der_public_key(base64.b64decode(raw, validate=True)))
+        key = (
+            load_pem_public_key(raw.encode())
+            if "BEGIN PUBLIC KEY" in raw
+            else load_der_public_key(base64.b64decode(raw, validate=True))
+        )
     except (ValueError, binascii.Error) as exc:
         raise WebhookRefused(f"the configured webhook verification key is not a public key: {exc}") from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
@@ -62,8 +65,15 @@ def load_public_key(text: str) -> ec.EllipticCurvePublicKey:
     return key
 
 
-def verify(body: bytes, signature: str | None, timestamp: str | None, *, public_key: str,
-           max_age_seconds: int, now: float | None = None) -> None:
+def verify(
+    body: bytes,
+    signature: str | None,
+    timestamp: str | None,
+    *,
+    public_key: str,
+    max_age_seconds: int,
+    now: float | None = None,
+) -> None:
     """Raise ``WebhookRefused`` unless ``body`` is signed by ``public_key`` at a timestamp within ``max_age``."""
     if not public_key:
         raise WebhookRefused("the Event Webhook verification key is not configured")
@@ -104,8 +114,13 @@ class EventOutcome:
 def receive(session: Session, body: bytes, signature: str | None, timestamp: str | None) -> EventOutcome:
     """Verify a webhook request and apply its events."""
     settings = get_settings()
-    verify(body, signature, timestamp, public_key=settings.sendgrid_webhook_public_key,
-           max_age_seconds=settings.sendgrid_webhook_max_age_seconds)
+    verify(
+        body,
+        signature,
+        timestamp,
+        public_key=settings.sendgrid_webhook_public_key,
+        max_age_seconds=settings.sendgrid_webhook_max_age_seconds,
+    )
     return apply_events(session, parse_events(body))
 
 
@@ -150,5 +165,10 @@ def _apply(session: Session, event: dict[str, Any], outcome: EventOutcome) -> No
         if letter is not None and letter.status is LetterStatus.SENT:
             _move(letter, LetterStatus.PARTIALLY_SENT)
             session.add(letter)
-        outcome.problems.append((delivery.letter_id, delivery.id or 0,
-                                 f"{delivery.name} <{delivery.email}>: {target.value}. {detail}".strip()))
+        outcome.problems.append(
+            (
+                delivery.letter_id,
+                delivery.id or 0,
+                f"{delivery.name} <{delivery.email}>: {target.value}. {detail}".strip(),
+            )
+        )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:20:37.226716
+Create Date: 2026-11-26 23:30:02.018664
 """
 from collections.abc import Sequence
 
@@ -259,6 +259,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auditevent_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditevent_at'), ['at'], unique=False)
 
+    op.create_table('campaign',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('bill_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Enum('SUPPORT', 'OPPOSE', 'SUPPORT_IF_AMENDED', 'OPPOSE_UNLESS_AMENDED', 'REQUEST_FOR_SIGNATURE', 'REQUEST_FOR_VETO', name='league_position'), nullable=False),
+    sa.Column('talking_points', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('letter_kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('target_groups', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('deadline', sa.DateTime(), nullable=True),
+    sa.Column('status', sa.Enum('DRAFT', 'ACTIVE', 'CLOSED', name='campaignstatus'), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bill_id'], ['bill.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('campaign', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaign_bill_id'), ['bill_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_campaign_status'), ['status'], unique=False)
+
     op.create_table('magiclink',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -288,11 +308,143 @@ def upgrade() -> None:
     with op.batch_alter_table('usersession', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_usersession_user_id'), ['user_id'], unique=False)
 
+    op.create_table('letter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=True),
+    sa.Column('bill_version_date', sa.Date(), nullable=True),
+    sa.Column('status', sa.Enum('DRAFT', 'QUEUED', 'RENDERED', 'SENT', 'PARTIALLY_SENT', 'FAILED', 'SUPERSEDED', name='letterstatus'), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(), nullable=False),
+    sa.Column('local_note', sa.Text(), nullable=False),
+    sa.Column('prepared_by_id', sa.Integer(), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(), nullable=True),
+    sa.Column('rendered_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('pdf_path', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('pdf_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('send_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_step_at', sa.DateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
+    sa.ForeignKeyConstraint(['prepared_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['signer_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'city_id', 'stage', name='uq_letter_campaign_city_stage')
+    )
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letter_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_city_id'), ['city_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_committee_id'), ['committee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_next_step_at'), ['next_step_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_prepared_by_id'), ['prepared_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_signer_id'), ['signer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_status_changed_at'), ['status_changed_at'], unique=False)
+
+    op.create_table('delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.Enum('EMAIL', 'PORTAL', name='channel'), nullable=False),
+    sa.Column('recipient_key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('legislator_id', sa.Integer(), nullable=True),
+    sa.Column('committee_id', sa.Integer(), nullable=True),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('cc_note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('sort_order', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('PENDING', 'SENDING', 'ACCEPTED', 'DELIVERED', 'BOUNCED', 'DROPPED', 'DEFERRED', 'FAILED', 'PORTAL_PENDING', 'PORTAL_SUBMITTED', name='deliverystatus'), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('receipt_number', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('submitted_by_id', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
+    sa.ForeignKeyConstraint(['legislator_id'], ['legislator.id'], ),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['submitted_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('letter_id', 'channel', 'recipient_key', name='uq_delivery_recipient')
+    )
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_delivery_legislator_id'), ['legislator_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_letter_id'), ['letter_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_status_changed_at'), ['status_changed_at'], unique=False)
+
+    op.create_table('idempotencykey',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('request_fingerprint', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('user_id', 'key', name='uq_idempotency_user_key')
+    )
+    with op.batch_alter_table('idempotencykey', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_idempotencykey_user_id'), ['user_id'], unique=False)
+
+    op.create_table('signaturerequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('notified', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signaturerequest_letter_id'), ['letter_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signaturerequest_letter_id'))
+
+    op.drop_table('signaturerequest')
+    with op.batch_alter_table('idempotencykey', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_idempotencykey_user_id'))
+
+    op.drop_table('idempotencykey')
+    with op.batch_alter_table('delivery', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_status_changed_at'))
+        batch_op.drop_index(batch_op.f('ix_delivery_status'))
+        batch_op.drop_index(batch_op.f('ix_delivery_message_id'))
+        batch_op.drop_index(batch_op.f('ix_delivery_letter_id'))
+        batch_op.drop_index(batch_op.f('ix_delivery_legislator_id'))
+
+    op.drop_table('delivery')
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letter_status_changed_at'))
+        batch_op.drop_index(batch_op.f('ix_letter_status'))
+        batch_op.drop_index(batch_op.f('ix_letter_signer_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_prepared_by_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_next_step_at'))
+        batch_op.drop_index(batch_op.f('ix_letter_created_at'))
+        batch_op.drop_index(batch_op.f('ix_letter_committee_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_city_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_campaign_id'))
+
+    op.drop_table('letter')
     with op.batch_alter_table('usersession', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_usersession_user_id'))
 
@@ -301,6 +453,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_magiclink_user_id'))
 
     op.drop_table('magiclink')
+    with op.batch_alter_table('campaign', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaign_status'))
+        batch_op.drop_index(batch_op.f('ix_campaign_bill_id'))
+
+    op.drop_table('campaign')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_at'))
         batch_op.drop_index(batch_op.f('ix_auditevent_actor_id'))

@@ -59,21 +59,24 @@ def test_token_is_shown_once_works_and_stops_working_when_revoked(client: Any) -
         row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(token))).one()
         assert row.user_id == user.id and row.name == "my script"
         token_id = row.id
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "token.create",
-                                                     AuditEvent.subject == f"api_token:{token_id}")).first()
+        assert session.exec(
+            select(AuditEvent).where(AuditEvent.action == "token.create", AuditEvent.subject == f"api_token:{token_id}")
+        ).first()
 
     assert client.get("/api/v1/me", headers=bearer(token)).json()["email"] == user.email
 
-    revoked = client.post(f"/account/tokens/{token_id}/revoke", data={"_csrf_token": csrf_token(client)},
-                          follow_redirects=False)
+    revoked = client.post(
+        f"/account/tokens/{token_id}/revoke", data={"_csrf_token": csrf_token(client)}, follow_redirects=False
+    )
     assert revoked.status_code == 303
     gone = client.get("/api/v1/me", headers=bearer(token))
     assert gone.status_code == 401
     assert gone.headers["content-type"].startswith("application/problem+json")
     assert "Revoked" in client.get("/account").text
     with session_scope() as session:
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "token.revoke",
-                                                     AuditEvent.subject == f"api_token:{token_id}")).first()
+        assert session.exec(
+            select(AuditEvent).where(AuditEvent.action == "token.revoke", AuditEvent.subject == f"api_token:{token_id}")
+        ).first()
 
 
 def test_nobody_revokes_someone_elses_token(client: Any) -> None:

@@ -33,8 +33,21 @@ def _user_count() -> int:
 
 def test_users_create_an_official_by_geoid(loaded_data: Any) -> None:
     email = _email()
-    result = _run("users", "create", "--email", email, "--name", "Lee Example", "--role", "official",
-                  "--city", "0670098", "--title", "Mayor", "--may-sign")
+    result = _run(
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        "Lee Example",
+        "--role",
+        "official",
+        "--city",
+        "0670098",
+        "--title",
+        "Mayor",
+        "--may-sign",
+    )
     assert result.exit_code == 0, result.output
     assert "Santa Rosa" in result.output and "may sign" in result.output
     with session_scope() as session:
@@ -45,8 +58,9 @@ def test_users_create_an_official_by_geoid(loaded_data: Any) -> None:
 def test_users_create_a_regional_manager_by_division_slug(loaded_data: Any) -> None:
     with session_scope() as session:
         slug = session.exec(select(Division.slug).where(Division.name == "Orange County")).one()
-    result = _run("users", "create", "--email", _email(), "--name", "Kim Demo", "--role", "regional_manager",
-                  "--division", slug)
+    result = _run(
+        "users", "create", "--email", _email(), "--name", "Kim Demo", "--role", "regional_manager", "--division", slug
+    )
     assert result.exit_code == 0, result.output
     assert "Orange County" in result.output
 
@@ -101,8 +115,9 @@ def test_tokens_create_list_revoke(client: Any) -> None:
     token = made.stdout.strip()
     assert token.startswith("adv_") and "\n" not in token and "shown once" in made.stderr
     with session_scope() as session:
-        row = session.exec(select(ApiToken).where(ApiToken.name == "nightly export",
-                                                  ApiToken.user_id == User.id, User.email == email)).one()
+        row = session.exec(
+            select(ApiToken).where(ApiToken.name == "nightly export", ApiToken.user_id == User.id, User.email == email)
+        ).one()
         assert token not in row.token_hash
         token_id = row.id
 
@@ -142,8 +157,10 @@ def test_demo_creates_people_once(loaded_data: Any) -> None:
         assert all(p.email.endswith("@demo.example") for p in people)
         managers = [p for p in people if p.role is Role.REGIONAL_MANAGER]
         assert len(managers) == divisions == 16
-        mayors = [get_user_by_email(session, f"mayor.{key}@demo.example")
-                  for key in ("sacramento", "fresno", "long-beach", "santa-rosa")]
+        mayors = [
+            get_user_by_email(session, f"mayor.{key}@demo.example")
+            for key in ("sacramento", "fresno", "long-beach", "santa-rosa")
+        ]
         assert all(m is not None and m.may_sign and m.title == "Mayor" for m in mayors)
         council = get_user_by_email(session, "council.oakland@demo.example")
         assert council is not None and not council.may_sign and council.city_id is not None

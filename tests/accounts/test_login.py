@@ -146,8 +146,9 @@ def test_opening_the_link_changes_nothing_and_the_button_logs_in_once(client: An
         assert len(sessions) == 1
         stored = session.get(User, user.id)
         assert stored is not None and stored.last_login_at is not None
-        logins = session.exec(select(AuditEvent).where(AuditEvent.action == "login",
-                                                       AuditEvent.subject == f"user:{user.id}")).all()
+        logins = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "login", AuditEvent.subject == f"user:{user.id}")
+        ).all()
         assert len(logins) == 1
 
 
@@ -179,8 +180,9 @@ def test_secure_cookie_behind_https(client: Any, mailer: MemoryMailer, monkeypat
     monkeypatch.setattr(get_settings(), "secure_cookies", True)
     user = _user()
     _ask_for_link(client, user.email)
-    done = client.post(f"/login/{_token_from(mailer, user.email)}", data={"_csrf_token": csrf_token(client)},
-                       follow_redirects=False)
+    done = client.post(
+        f"/login/{_token_from(mailer, user.email)}", data={"_csrf_token": csrf_token(client)}, follow_redirects=False
+    )
     assert done.status_code == 303 and "; secure" in done.headers["set-cookie"].lower()
 
 
@@ -196,8 +198,10 @@ def test_csrf_token_is_required_on_login_posts(client: Any, mailer: MemoryMailer
     assert accepted.status_code == 200
     token = _token_from(mailer, user.email)
     assert client.post(f"/login/{token}", follow_redirects=False).status_code == 403
-    assert client.post(f"/login/{token}", data={"_csrf_token": csrf_token(client)},
-                       follow_redirects=False).status_code == 303
+    assert (
+        client.post(f"/login/{token}", data={"_csrf_token": csrf_token(client)}, follow_redirects=False).status_code
+        == 303
+    )
 
 
 def test_logout_ends_the_session_everywhere(client: Any, mailer: MemoryMailer) -> None:
@@ -219,8 +223,9 @@ def test_logout_ends_the_session_everywhere(client: Any, mailer: MemoryMailer) -
     with session_scope() as session:
         row = session.exec(select(UserSession).where(UserSession.token_hash == hash_secret(old_cookie))).one()
         assert row.ended_at is not None
-        assert session.exec(select(AuditEvent).where(AuditEvent.action == "logout",
-                                                     AuditEvent.subject == f"user:{user.id}")).first()
+        assert session.exec(
+            select(AuditEvent).where(AuditEvent.action == "logout", AuditEvent.subject == f"user:{user.id}")
+        ).first()
 
 
 def test_logout_without_a_session_just_goes_to_login(client: Any) -> None:
@@ -261,8 +266,9 @@ def test_address_limit_sends_nothing_more_but_says_the_same(
         assert len(session.exec(select(MagicLink).where(MagicLink.user_id == user.id)).all()) == 1
 
 
-def test_address_limit_counts_requests_from_every_network(client: Any, mailer: MemoryMailer,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_address_limit_counts_requests_from_every_network(
+    client: Any, mailer: MemoryMailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from advocacy.accounts import service
 
     monkeypatch.setattr(get_settings(), "login_rate_limit", 2)
@@ -290,20 +296,54 @@ def test_old_attempts_do_not_count(client: Any, mailer: MemoryMailer, monkeypatc
     monkeypatch.setattr(get_settings(), "login_rate_limit", 1)
     user = _user()
     with session_scope() as session:
-        session.add(LoginAttempt(email=user.email, client_ip="testclient",
-                                 created_at=utcnow() - timedelta(minutes=16)))
+        session.add(LoginAttempt(email=user.email, client_ip="testclient", created_at=utcnow() - timedelta(minutes=16)))
         session.commit()
     assert _ask_for_link(client, user.email).status_code == 200
     assert len(mailer.sent) == 1
 
 
-def test_magic_link_lifetime_follows_the_setting(client: Any, mailer: MemoryMailer,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_magic_link_lifetime_follows_the_setting(
+    client: Any, mailer: MemoryMailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(get_settings(), "magic_link_minutes", 3)
     user = _user()
     _ask_for_link(client, user.email)
     assert "3 minutes" in mailer.sent[0].text
     with session_scope() as session:
-        link = session.exec(select(MagicLink).where(MagicLink.user_id == user.id)
-                            .order_by(col(MagicLink.id).desc())).first()
+        link = session.exec(
+            select(MagicLink).where(MagicLink.user_id == user.id).order_by(col(MagicLink.id).desc())
+        ).first()
         assert link is not None and link.expires_at - link.created_at == timedelta(minutes=3)
+
+
+def test_the_link_page_is_not_cached_nor_referred(client: Any, mailer: MemoryMailer) -> None:
+    user = _user()
+    _ask_for_link(client, user.email)
+    page = client.get(f"/login/{_token_from(mailer, user.email)}")
+    assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
+
+
+def _form_csrf(page_html: str) -> str:
+    """The hidden CSRF field as a browser submits it (the form's own value, not the cookie's)."""
+    match = re.search(r'<input type="hidden" name="_csrf_token" value="([^"]+)"', page_html)
+    assert match, "no usable CSRF field in the form (is csrf_input escaped? use {{ csrf_input|safe }})"
+    return match.group(1)
+
+
+def test_the_forms_carry_a_working_csrf_field(client: Any, mailer: MemoryMailer) -> None:
+    user = _user()
+    form_page = client.get("/login")
+    sent = client.post("/login", data={"email": user.email, "_csrf_token": _form_csrf(form_page.text)})
+    assert sent.status_code == 200 and len(mailer.sent) == 1
+
+    link_page = client.get(f"/login/{_token_from(mailer, user.email)}")
+    done = client.post(
+        f"/login/{_token_from(mailer, user.email)}",
+        data={"_csrf_token": _form_csrf(link_page.text)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+
+    account = client.get("/account")
+    made = client.post("/account/tokens", data={"name": "form", "_csrf_token": _form_csrf(account.text)})
+    assert made.status_code == 201

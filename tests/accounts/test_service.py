@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from advocacy.accounts import service
-from advocacy.accounts.models import AuditEvent, Role, User
+from advocacy.accounts.models import AuditEvent, Role, User, UserSession
 from advocacy.db import session_scope
 from advocacy.directory.models import City, Division
 
@@ -48,24 +48,38 @@ def test_role_combinations_are_checked(loaded_data: Any, role: Role, fields: dic
         city_id, division_id = _ids(session)
         before = _users(session)
         with pytest.raises(service.AccountError, match=message):
-            service.create_user(session, email=_email(), name="Rule Check", role=role,
-                                city_id=city_id if fields.get("city") else None,
-                                division_id=division_id if fields.get("division") else None,
-                                may_sign=fields.get("may_sign", False), is_treasurer=fields.get("treasurer", False))
+            service.create_user(
+                session,
+                email=_email(),
+                name="Rule Check",
+                role=role,
+                city_id=city_id if fields.get("city") else None,
+                division_id=division_id if fields.get("division") else None,
+                may_sign=fields.get("may_sign", False),
+                is_treasurer=fields.get("treasurer", False),
+            )
         assert _users(session) == before
 
 
 def test_valid_users_of_every_role(loaded_data: Any) -> None:
     with session_scope() as session:
         city_id, division_id = _ids(session)
-        official = service.create_user(session, email=_email().upper(), name="  Ana   Example ", role="official",
-                                       city_id=city_id, title="Mayor", may_sign=True)
+        official = service.create_user(
+            session,
+            email=_email().upper(),
+            name="  Ana   Example ",
+            role="official",
+            city_id=city_id,
+            title="Mayor",
+            may_sign=True,
+        )
         assert official.email == official.email.lower() and official.name == "Ana Example"
         service.create_user(session, email=_email(), name="R", role=Role.REGIONAL_MANAGER, division_id=division_id)
         service.create_user(session, email=_email(), name="S", role=Role.STAFF, is_treasurer=True)
         admin = service.create_user(session, email=_email(), name="A", role=Role.ADMIN)
-        event = session.exec(select(AuditEvent).where(AuditEvent.action == "user.create",
-                                                      AuditEvent.subject == f"user:{admin.id}")).one()
+        event = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "user.create", AuditEvent.subject == f"user:{admin.id}")
+        ).one()
         assert '"role": "admin"' in event.details
 
 
@@ -82,8 +96,13 @@ def test_valid_users_of_every_role(loaded_data: Any) -> None:
 def test_bad_input_is_refused_with_a_message(loaded_data: Any, changes: dict[str, Any], message: str) -> None:
     with session_scope() as session:
         city_id, _ = _ids(session)
-        fields: dict[str, Any] = {"email": _email(), "name": "Bad Input", "role": "official", "city_id": city_id,
-                                  **changes}
+        fields: dict[str, Any] = {
+            "email": _email(),
+            "name": "Bad Input",
+            "role": "official",
+            "city_id": city_id,
+            **changes,
+        }
         with pytest.raises(service.AccountError, match=message):
             service.create_user(session, **fields)
 
@@ -134,3 +153,53 @@ def test_revoking_twice_is_harmless(loaded_data: Any) -> None:
         assert len(service.audit_events(session, action="token.revoke", subject=f"api_token:{token.id}")) == 1
         with pytest.raises(service.AccountError, match="no API token"):
             service.revoke_api_token(session, 999_999, actor=user)
+
+
+def test_prune_expired_keeps_what_still_matters(loaded_data: Any) -> None:
+    from datetime import timedelta
+
+    from advocacy.accounts.models import LoginAttempt, MagicLink
+    from advocacy.db import utcnow
+    from advocacy.jobs import run_sweep
+
+    long_ago = utcnow() - timedelta(days=2)
+    with session_scope() as session:
+        user = service.create_user(session, email=_email(), name="Prune", role=Role.STAFF)
+        assert user.id is not None
+        old = [
+            LoginAttempt(email=user.email, client_ip="192.0.2.1", created_at=long_ago),
+            MagicLink(user_id=user.id, token_hash=uuid.uuid4().hex, expires_at=long_ago),
+            UserSession(user_id=user.id, token_hash=uuid.uuid4().hex, expires_at=long_ago),
+        ]
+        fresh = [
+            LoginAttempt(email=user.email, client_ip="192.0.2.1"),
+            MagicLink(user_id=user.id, token_hash=uuid.uuid4().hex, expires_at=utcnow() + timedelta(minutes=5)),
+            UserSession(user_id=user.id, token_hash=uuid.uuid4().hex, expires_at=utcnow() + timedelta(days=1)),
+        ]
+        session.add_all(old + fresh)
+        session.commit()
+        old_keys = [(type(r), r.id) for r in old]
+        fresh_keys = [(type(r), r.id) for r in fresh]
+
+    assert run_sweep()["accounts.prune_expired"] >= 3
+    with session_scope() as session:
+        assert all(session.get(kind, key) is None for kind, key in old_keys)
+        assert all(session.get(kind, key) is not None for kind, key in fresh_keys)
+
+
+def test_a_link_used_by_a_concurrent_request_is_refused(loaded_data: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two presses that both read the link as unused: the conditional update lets only the first one in."""
+    with session_scope() as session:
+        user = service.create_user(session, email=_email(), name="Race", role=Role.STAFF)
+        request = service.request_login_link(session, email=user.email, client_ip="192.0.2.50")
+        assert request.email is not None
+        token = request.email.text.split("/login/")[1].split()[0]
+        service.use_magic_link(session, token)
+        # The second press read the row before the first one committed: it still looks valid to it.
+        monkeypatch.setattr(service, "_link_state", lambda link, now: service.LinkState.VALID)
+        with pytest.raises(service.AccountError, match="already been used"):
+            service.use_magic_link(session, token)
+        sessions = session.exec(
+            select(func.count()).select_from(UserSession).where(UserSession.user_id == user.id)
+        ).one()
+        assert sessions == 1

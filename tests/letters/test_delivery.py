@@ -1,0 +1,159 @@
+"""Delivery against the fake SendGrid: retries (429 with Retry-After, 5xx, timeouts) deliver exactly once; a 400
+is final with its reason and staff are alerted; past the retry cap deliveries fail visibly; redelivered actor
+messages and duplicate deliver runs do nothing twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from sqlmodel import select
+
+from advocacy.db import session_scope
+from advocacy.letters import actors, delivery
+from advocacy.letters.models import Channel, Delivery, DeliveryStatus, Letter, LetterStatus
+from advocacy.letters.service import send_letter
+from advocacy.mail import Email, MemoryMailer
+from tests.letters.conftest import STAFF_ALERTS
+
+
+def send(make_campaign: Any, make_official: Any) -> int:
+    campaign, mayor = make_campaign("SB 1256"), make_official()
+    with session_scope() as session:
+        return send_letter(session, campaign.id, mayor, "").id or 0
+
+
+def letter_and_emails(letter_id: int) -> tuple[Letter, list[Delivery]]:
+    with session_scope() as session:
+        letter = session.get(Letter, letter_id)
+        assert letter is not None
+        emails = session.exec(select(Delivery).where(Delivery.letter_id == letter_id,
+                                                     Delivery.channel == Channel.EMAIL)).all()
+        return letter, list(emails)
+
+
+def calls_for(fake: Any, letter_id: int) -> list[Any]:
+    return [r for r in fake.requests if f'"letter_id": "{letter_id}"' in r.body.decode()]
+
+
+def alerts(fake: Any) -> list[dict[str, Any]]:
+    return [p for p in fake.accepted if p["personalizations"][0]["to"][0]["email"] == STAFF_ALERTS]
+
+
+def test_429_honouring_retry_after_then_5xx_then_202_delivers_once(
+    worker: Any, sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
+    sendgrid.script(429, 500, 503, retry_after=1)
+    started = time.monotonic()
+    letter_id = send(make_campaign, make_official)
+    worker.drain()
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.SENT and letter.send_attempts == 4
+    assert all(d.status is DeliveryStatus.ACCEPTED and d.attempts == 4 and d.error == "" for d in emails)
+    assert [r.status for r in calls_for(sendgrid, letter_id)] == [429, 500, 503, 202]
+    assert len([p for p in sendgrid.accepted if p in [r.json() for r in calls_for(sendgrid, letter_id)]]) == 1
+    assert time.monotonic() - started >= 1.0  # the 429's Retry-After: 1 was honoured
+    assert not alerts(sendgrid)
+
+
+def test_a_timeout_is_retried_and_delivers_once(worker: Any, sendgrid: Any, make_campaign: Any,
+                                                make_official: Any) -> None:
+    # The first request gets no answer within the client's 1 s timeout (and is then refused, as a real timeout
+    # that never reached SendGrid would be); the retry is accepted.
+    sendgrid.hang(2.5)
+    sendgrid.script(500)
+    letter_id = send(make_campaign, make_official)
+    worker.drain()
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.SENT and letter.send_attempts == 2
+    deadline = time.monotonic() + 5
+    while len(calls_for(sendgrid, letter_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the fake records the hung request only when it finally answers it
+    assert sorted(r.status for r in calls_for(sendgrid, letter_id)) == [202, 500]
+    assert all(d.status is DeliveryStatus.ACCEPTED for d in emails)
+
+
+def test_400_is_final_with_its_reason_and_staff_alerted(worker: Any, sendgrid: Any, make_campaign: Any,
+                                                        make_official: Any) -> None:
+    sendgrid.script(400)
+    letter_id = send(make_campaign, make_official)
+    worker.drain()
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.FAILED and letter.send_attempts == 1
+    assert "SendGrid refused the message (400)" in letter.error
+    assert all(d.status is DeliveryStatus.FAILED and "(400)" in d.error for d in emails)
+    assert len(calls_for(sendgrid, letter_id)) == 1  # never retried
+    [alert] = alerts(sendgrid)
+    assert f"Letter {letter_id}" in alert["subject"] and "(400)" in alert["content"][0]["value"]
+
+
+def test_past_the_retry_cap_deliveries_fail_and_show_it(worker: Any, sendgrid: Any, make_campaign: Any,
+                                                       make_official: Any, fast_letters: Any) -> None:
+    sendgrid.script(*([503] * fast_letters.letter_max_send_attempts))
+    letter_id = send(make_campaign, make_official)
+    worker.drain()
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.FAILED
+    assert letter.send_attempts == fast_letters.letter_max_send_attempts
+    assert all(d.status is DeliveryStatus.FAILED and d.error.startswith("Gave up after 4 attempts") for d in emails)
+    assert len(calls_for(sendgrid, letter_id)) == 4 and len(alerts(sendgrid)) == 1
+
+
+def test_redelivered_messages_do_nothing_twice(worker: Any, sendgrid: Any, make_campaign: Any,
+                                               make_official: Any) -> None:
+    letter_id = send(make_campaign, make_official)
+    worker.drain()
+    first, _ = letter_and_emails(letter_id)
+    assert first.status is LetterStatus.SENT
+    # The broker hands both messages out again (at-least-once delivery), twice.
+    for _ in range(2):
+        actors.render_letter.send(letter_id)
+        actors.send_deliver(letter_id)
+    worker.drain()
+    again, emails = letter_and_emails(letter_id)
+    assert len(calls_for(sendgrid, letter_id)) == 1
+    assert (again.pdf_path, again.pdf_sha256, again.send_attempts, again.version) == (
+        first.pdf_path, first.pdf_sha256, first.send_attempts, first.version)
+    assert all(d.attempts == 1 for d in emails)
+
+
+class BlockingMailer(MemoryMailer):
+    """Holds every send until released: a provider call that is still under way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def send(self, email: Email) -> str:
+        self.entered.set()
+        assert self.release.wait(10)
+        return super().send(email)
+
+
+def test_a_second_deliver_run_during_the_call_sends_nothing(make_campaign: Any, make_official: Any,
+                                                            memory_mailer: Any) -> None:
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as session:
+        assert delivery.render_letter(session, letter_id)
+    mailer = BlockingMailer()
+
+    def run() -> None:
+        with session_scope() as session:
+            delivery.deliver_letter(session, letter_id, mailer=mailer)
+
+    first = threading.Thread(target=run)
+    first.start()
+    assert mailer.entered.wait(10)
+    run()  # the duplicate: its deliveries are claimed ("sending", not stale) by the first run
+    mailer.release.set()
+    first.join(10)
+    assert len(mailer.sent) == 1
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.SENT and all(d.status is DeliveryStatus.ACCEPTED for d in emails)
+
+
+def test_backoff_grows_and_never_undercuts_retry_after(fast_letters: Any) -> None:
+    assert [delivery.backoff_ms(n, None) for n in (1, 2, 3, 4, 5)] == [50, 100, 200, 400, 400]
+    assert delivery.backoff_ms(1, 30) == 30_001
