@@ -1,5 +1,7 @@
 """Alembic environment: the target metadata is every SQLModel table of the project."""
 
+from pathlib import Path
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 from sqlmodel import SQLModel
@@ -18,6 +20,10 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    url = config.get_main_option("sqlalchemy.url") or ""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # A fresh clone has no var/ folder yet: SQLite needs the file's folder to exist.
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     connectable = engine_from_config(config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.",
                                      poolclass=pool.NullPool)
     with connectable.connect() as connection:
@@ -25,6 +31,10 @@ def run_migrations_online() -> None:
                           compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
+            # The CitiPAC ledger's append-only triggers: DDL autogenerate cannot emit, re-created idempotently.
+            from advocacy.citipac.models import install_ledger_guards
+
+            install_ledger_guards(connection)
 
 
 if context.is_offline_mode():
