@@ -26,7 +26,7 @@ from advocacy.web import template_globals
 
 log = logging.getLogger("advocacy.app")
 
-CSRF_EXEMPT = ("/api/", "/webhooks/", "/schema")
+CSRF_EXEMPT = ("/api/", "/webhooks/", "/schema", "/unsubscribe/")
 
 
 def _route_handlers() -> list[Any]:
@@ -34,11 +34,15 @@ def _route_handlers() -> list[Any]:
     from advocacy import dev, ops
     from advocacy.accounts import routes as accounts_routes
     from advocacy.campaigns import routes as campaigns_routes
+    from advocacy.campaigns import alert_routes, console_routes, wizard_routes
+    from advocacy.campaigns import api as campaigns_api
+    from advocacy.citipac import routes as citipac_routes
     from advocacy.directory import routes as directory_routes
     from advocacy.letters import routes as letters_routes
 
     handlers: list[Any] = []
-    for module in (ops, dev, accounts_routes, directory_routes, campaigns_routes, letters_routes):
+    for module in (ops, dev, accounts_routes, directory_routes, campaigns_routes, letters_routes,
+                   citipac_routes, console_routes, wizard_routes, alert_routes, campaigns_api):
         handlers.extend(module.route_handlers)
     handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True}))
     return handlers

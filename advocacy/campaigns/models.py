@@ -48,6 +48,8 @@ class TargetGroup(StrEnum):
     AUTHOR = "author"
     OWN_LEGISLATORS = "own_legislators"  # the city's own Assembly member(s) and Senator(s)
     GOVERNOR = "governor"  # signature and veto requests
+    ALL_ASSEMBLY = "all_assembly"  # every member of the Assembly (campaign console; see campaigns.chambers)
+    ALL_SENATE = "all_senate"  # every member of the Senate
 
 
 DEFAULT_TARGETS = (TargetGroup.COMMITTEE, TargetGroup.AUTHOR, TargetGroup.OWN_LEGISLATORS)

@@ -25,8 +25,9 @@ QUEUE = "citipac"
 MAX_ATTEMPTS = 6
 
 
-@dramatiq.actor(queue_name=QUEUE, time_limit=120_000, max_retries=MAX_ATTEMPTS, min_backoff=15_000,
-                max_backoff=3_600_000)
+@dramatiq.actor(
+    queue_name=QUEUE, time_limit=120_000, max_retries=MAX_ATTEMPTS, min_backoff=15_000, max_backoff=3_600_000
+)
 def send_citipac_message(message_id: int) -> None:
     with session_scope() as session:
         parts = service.claim_message(session, message_id)

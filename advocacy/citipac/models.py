@@ -45,8 +45,14 @@ class LedgerIsAppendOnly(RuntimeError):
 
 def enum_type(enum: type[StrEnum], length: int) -> Any:
     """Store an enum's values as plain text (no PostgreSQL enum types to migrate; values, not member names)."""
-    return SAEnum(enum, native_enum=False, length=length, name=f"citipac_{enum.__name__.lower()}",
-                  values_callable=lambda members: [m.value for m in members], validate_strings=True)
+    return SAEnum(
+        enum,
+        native_enum=False,
+        length=length,
+        name=f"citipac_{enum.__name__.lower()}",
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class Contributor(SQLModel, table=True):
@@ -302,8 +308,7 @@ event.listen(LedgerEntry, "before_delete", _refuse_change)
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk_change(state: ORMExecuteState) -> None:
     """``session.execute(update(LedgerEntry))`` bypasses the mapper events above; refuse it here."""
-    if (state.is_update or state.is_delete) and any(
-            mapper.class_ is LedgerEntry for mapper in state.all_mappers):
+    if (state.is_update or state.is_delete) and any(mapper.class_ is LedgerEntry for mapper in state.all_mappers):
         raise LedgerIsAppendOnly(APPEND_ONLY_MESSAGE)
 
 

@@ -25,8 +25,9 @@ from advocacy.pdf import render_pdf
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined,
-                              autoescape=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR), undefined=jinja2.StrictUndefined, autoescape=True
+    )
 
 
 def paid_for_line() -> str:
@@ -35,11 +36,16 @@ def paid_for_line() -> str:
     return f"{line} (ID {settings.committee_id})" if settings.committee_id else line
 
 
-def receipt_context(entry: LedgerEntry, contributor: Contributor, year_total_cents: int, *,
-                    missing: tuple[str, ...] = (), today: date | None = None) -> dict[str, Any]:
+def receipt_context(
+    entry: LedgerEntry,
+    contributor: Contributor,
+    year_total_cents: int,
+    *,
+    missing: tuple[str, ...] = (),
+    today: date | None = None,
+) -> dict[str, Any]:
     settings = get_citipac_settings()
-    clock = rules.info_clock(entry.received_on, today or entry.received_on) if missing and entry.info_required \
-        else None
+    clock = rules.info_clock(entry.received_on, today or entry.received_on) if missing and entry.info_required else None
     return {
         "committee_name": settings.committee_name,
         "committee_id": settings.committee_id,
@@ -64,8 +70,9 @@ def receipt_html(context: dict[str, Any]) -> str:
     return _environment().get_template("citipac/receipt.html").render(context)
 
 
-def receipt_pdf(entry: LedgerEntry, contributor: Contributor, year_total_cents: int, *,
-                missing: tuple[str, ...] = ()) -> bytes:
+def receipt_pdf(
+    entry: LedgerEntry, contributor: Contributor, year_total_cents: int, *, missing: tuple[str, ...] = ()
+) -> bytes:
     context = receipt_context(entry, contributor, year_total_cents, missing=missing)
     return render_pdf(receipt_html(context), title=f"{context['committee_name']} receipt {entry.tran_id}", lang="en")
 
@@ -92,8 +99,9 @@ def build_email(parts: MessageParts) -> Email:
     attachments: list[Attachment] = []
     if message.kind is MessageKind.RECEIPT:
         assert entry is not None
-        pdf = receipt_pdf(entry, contributor, parts.year_total_cents,
-                          missing=parts.missing if entry.info_required else ())
+        pdf = receipt_pdf(
+            entry, contributor, parts.year_total_cents, missing=parts.missing if entry.info_required else ()
+        )
         attachments.append(Attachment(filename=f"citipac-receipt-{entry.tran_id}.pdf", content=pdf))
         template = "citipac_receipt"
     elif message.kind is MessageKind.INFO_REQUEST:
@@ -102,8 +110,17 @@ def build_email(parts: MessageParts) -> Email:
         template = "citipac_notice_84105"
     subject, text, html = render_email(template, context)
     return Email(
-        subject=subject, sender=Address(settings.mail_from, settings.mail_from_name), text=text, html=html,
+        subject=subject,
+        sender=Address(settings.mail_from, settings.mail_from_name),
+        text=text,
+        html=html,
         reply_to=Address(settings.mail_from, settings.mail_from_name),
-        personalizations=[Personalization(to=[Address(message.to_email, contributor.display_name)],
-                                          custom_args={"citipac_message": str(message.id)})],
-        attachments=attachments, categories=["citipac", message.kind.value])
+        personalizations=[
+            Personalization(
+                to=[Address(message.to_email, contributor.display_name)],
+                custom_args={"citipac_message": str(message.id)},
+            )
+        ],
+        attachments=attachments,
+        categories=["citipac", message.kind.value],
+    )

@@ -29,7 +29,7 @@ _MONEY_RE = re.compile(r"^-?\d+(\.\d{1,2})?$")
 
 def parse_money(raw: str | Decimal | int) -> int:
     """``"1,250.50"`` / ``"$99.99"`` / ``Decimal("100")`` / ``100`` -> cents. Floats are refused (they round)."""
-    if isinstance(raw, bool) or isinstance(raw, float):
+    if isinstance(raw, (bool, float)):
         raise MoneyError("give amounts as decimal text such as 100.00, not as a binary floating-point number")
     if isinstance(raw, int):
         return raw * 100
@@ -69,7 +69,7 @@ def money(cents: int) -> str:
 
 def dollars(cents: int) -> str:
     """Cents for people: ``123456`` -> ``"$1,234.56"``."""
-    sign = "−" if cents < 0 else ""
+    sign = "\N{MINUS SIGN}" if cents < 0 else ""
     whole, part = divmod(abs(cents), 100)
     return f"{sign}${whole:,}.{part:02d}"
 
@@ -93,8 +93,12 @@ class ContributorKind(StrEnum):
 
     @property
     def is_organization(self) -> bool:
-        return self in (ContributorKind.COMMITTEE, ContributorKind.BUSINESS, ContributorKind.PARTY,
-                        ContributorKind.SMALL_CONTRIBUTOR_COMMITTEE)
+        return self in (
+            ContributorKind.COMMITTEE,
+            ContributorKind.BUSINESS,
+            ContributorKind.PARTY,
+            ContributorKind.SMALL_CONTRIBUTOR_COMMITTEE,
+        )
 
     @property
     def is_committee(self) -> bool:
@@ -151,8 +155,11 @@ class FundsSource(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"personal": "My personal funds", "business": "My business's funds",
-                "own_committee": "My own campaign committee"}[self.value]
+        return {
+            "personal": "My personal funds",
+            "business": "My business's funds",
+            "own_committee": "My own campaign committee",
+        }[self.value]
 
 
 class AccountHolder(StrEnum):
@@ -165,8 +172,12 @@ class AccountHolder(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"personal": "Mine (personal)", "business": "My business", "campaign_committee":
-                "My campaign committee", "city": "The city (a city card or city account)"}[self.value]
+        return {
+            "personal": "Mine (personal)",
+            "business": "My business",
+            "campaign_committee": "My campaign committee",
+            "city": "The city (a city card or city account)",
+        }[self.value]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -181,22 +192,42 @@ class Threshold:
     summary: str
 
 
-CASH_LIMIT = Threshold("cash", 100_00, "Gov. Code §84300(a)",
-                       "No contribution of $100 or more may be made or received in cash.")
-ANONYMOUS_LIMIT = Threshold("anonymous", 100_00, "Gov. Code §84304",
-                            "No anonymous contributions totalling $100 or more in a calendar year.")
-ITEMIZATION = Threshold("itemization", 100_00, "Form 460 Schedule A; Gov. Code §85700",
-                        "A source of $100 or more in a calendar year is itemized, with occupation and employer.")
-RECORD_MINIMUM = Threshold("record", 25_00, "2 CCR §18401; FPPC Campaign Manual 2, ch. 3",
-                           "Contributions of $25 and up need a contributor record: full name and street address.")
-NOTICE_84105 = Threshold("notice_84105", 5_000_00, "Gov. Code §84105",
-                         "A contributor of $5,000 or more must be told within two weeks that they may have to file "
-                         "campaign reports.")
-MAJOR_DONOR = Threshold("major_donor", 10_000_00, "Form 461 (FPPC Campaign Manual 5)",
-                        "A contributor of $10,000 or more in a calendar year is a major donor.")
-LATE_CONTRIBUTION = Threshold("report_24h", 1_000_00, "Form 497 (FPPC Campaign Manual 2, ch. 11)",
-                              "$1,000 or more from one source in the 90 days before an election is reported "
-                              "within 24 hours.")
+CASH_LIMIT = Threshold(
+    "cash", 100_00, "Gov. Code §84300(a)", "No contribution of $100 or more may be made or received in cash."
+)
+ANONYMOUS_LIMIT = Threshold(
+    "anonymous", 100_00, "Gov. Code §84304", "No anonymous contributions totalling $100 or more in a calendar year."
+)
+ITEMIZATION = Threshold(
+    "itemization",
+    100_00,
+    "Form 460 Schedule A; Gov. Code §85700",
+    "A source of $100 or more in a calendar year is itemized, with occupation and employer.",
+)
+RECORD_MINIMUM = Threshold(
+    "record",
+    25_00,
+    "2 CCR §18401; FPPC Campaign Manual 2, ch. 3",
+    "Contributions of $25 and up need a contributor record: full name and street address.",
+)
+NOTICE_84105 = Threshold(
+    "notice_84105",
+    5_000_00,
+    "Gov. Code §84105",
+    "A contributor of $5,000 or more must be told within two weeks that they may have to file campaign reports.",
+)
+MAJOR_DONOR = Threshold(
+    "major_donor",
+    10_000_00,
+    "Form 461 (FPPC Campaign Manual 5)",
+    "A contributor of $10,000 or more in a calendar year is a major donor.",
+)
+LATE_CONTRIBUTION = Threshold(
+    "report_24h",
+    1_000_00,
+    "Form 497 (FPPC Campaign Manual 2, ch. 11)",
+    "$1,000 or more from one source in the 90 days before an election is reported within 24 hours.",
+)
 MASS_MAILING = 200  # more than 200 substantially similar e-mails in a calendar month (§84305, §82041.5)
 
 RETURN_DAYS = 60  # §85700: return a contribution without the contributor's information within 60 days
@@ -237,8 +268,11 @@ def missing_information(facts: ContributorFacts) -> tuple[str, ...]:
     """What §85700 and Schedule A need that is not on file (the name is required to create a contributor)."""
     if facts.kind is ContributorKind.ANONYMOUS:
         return ()
-    missing = [label for label, value in (("street address", facts.street), ("city", facts.city),
-                                          ("ZIP code", facts.zip_code)) if not value.strip()]
+    missing = [
+        label
+        for label, value in (("street address", facts.street), ("city", facts.city), ("ZIP code", facts.zip_code))
+        if not value.strip()
+    ]
     if facts.kind is ContributorKind.INDIVIDUAL:
         if not facts.occupation.strip():
             missing.append("occupation")
@@ -316,24 +350,28 @@ def evaluate(facts: ContributionFacts) -> Evaluation:
         result.refusals.append(
             f"Cash of $100 or more cannot be accepted ({CASH_LIMIT.source}): a contribution of $100 or more must "
             "come by check or another written instrument naming the contributor and CitiPAC. Give the cash back; "
-            "cash already deposited is not treated as received if it is refunded within 72 hours.")
+            "cash already deposited is not treated as received if it is refunded within 72 hours."
+        )
     if facts.contributor.kind is ContributorKind.ANONYMOUS and result.ytd_after_cents >= ANONYMOUS_LIMIT.cents:
         result.refusals.append(
             f"Anonymous money may not total $100 or more in a calendar year ({ANONYMOUS_LIMIT.source}): this source "
             f"would reach {dollars(result.ytd_after_cents)} in {year}. Record the contributor's true name, or pay "
-            "the amount to the Secretary of State for the General Fund.")
+            "the amount to the Secretary of State for the General Fund."
+        )
     if facts.for_state_candidates:
         if facts.state_limit_cents is None:
             result.refusals.append(
                 f"No limit is set for money used for contributions to state candidates in {year}: the treasurer "
-                "must set it (it is adjusted every two years) before such money can be recorded.")
+                "must set it (it is adjusted every two years) before such money can be recorded."
+            )
         elif facts.state_ytd_before_cents + amount > facts.state_limit_cents:
             result.refusals.append(
                 f"This would bring the contributor's money for state candidates to "
                 f"{dollars(facts.state_ytd_before_cents + amount)} in {year}, over the "
                 f"{dollars(facts.state_limit_cents)} limit per calendar year (Gov. Code §85303). At most "
                 f"{dollars(max(0, facts.state_limit_cents - facts.state_ytd_before_cents))} more can be accepted "
-                "for state candidates; the rest may be accepted as not used for state candidates.")
+                "for state candidates; the rest may be accepted as not used for state candidates."
+            )
     if result.refusals:
         return result
 
@@ -342,11 +380,15 @@ def evaluate(facts: ContributionFacts) -> Evaluation:
         result.info_required = True
         result.info_missing = missing
         result.info_due_on = facts.received_on + timedelta(days=RETURN_DAYS)
-    elif (amount >= RECORD_MINIMUM.cents and facts.contributor.kind is not ContributorKind.ANONYMOUS
-          and any(m in missing for m in ("street address", "city", "ZIP code"))):
+    elif (
+        amount >= RECORD_MINIMUM.cents
+        and facts.contributor.kind is not ContributorKind.ANONYMOUS
+        and any(m in missing for m in ("street address", "city", "ZIP code"))
+    ):
         result.warnings.append(
             "Contributions of $25 and up need the contributor's street address and ZIP code on file "
-            f"({RECORD_MINIMUM.source}).")
+            f"({RECORD_MINIMUM.source})."
+        )
     if facts.ytd_before_cents < NOTICE_84105.cents <= result.ytd_after_cents:
         result.notice_84105_due_on = facts.received_on + timedelta(days=NOTICE_DAYS)
     if facts.ytd_before_cents < MAJOR_DONOR.cents <= result.ytd_after_cents:
@@ -354,9 +396,14 @@ def evaluate(facts: ContributionFacts) -> Evaluation:
     for window in facts.late_windows:
         total = window.total_before_cents + amount
         if total >= LATE_CONTRIBUTION.cents:
-            result.late_reports.append(LateReport(election_on=window.election_on, election_name=window.name,
-                                                  window_total_cents=total,
-                                                  due_on=facts.received_on + timedelta(days=1)))
+            result.late_reports.append(
+                LateReport(
+                    election_on=window.election_on,
+                    election_name=window.name,
+                    window_total_cents=total,
+                    due_on=facts.received_on + timedelta(days=1),
+                )
+            )
     return result
 
 
@@ -400,8 +447,10 @@ class InfoClock:
         if self.state is InfoState.DUE_TODAY:
             return f"Due today ({self.due_on:%b %-d, %Y}): return the contribution tomorrow if still missing"
         if self.state is InfoState.OVERDUE:
-            return (f"Overdue since {self.due_on:%b %-d, %Y}: return the contribution now "
-                    f"({-self.days_left} day{'s' if self.days_left != -1 else ''} late)")
+            return (
+                f"Overdue since {self.due_on:%b %-d, %Y}: return the contribution now "
+                f"({-self.days_left} day{'s' if self.days_left != -1 else ''} late)"
+            )
         return f"Due by {self.due_on:%b %-d, %Y} ({self.days_left} day{'s' if self.days_left != 1 else ''} left)"
 
 
@@ -445,27 +494,64 @@ def paid_for_required(kind: str, sent_this_month_before: int) -> bool:
 
 
 #: Consumer mail providers: an official's login address at one of these is personal, not a city domain.
-PERSONAL_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "icloud.com", "me.com", "mac.com", "aol.com", "proton.me", "protonmail.com", "comcast.net", "sbcglobal.net",
-    "att.net", "verizon.net", "cox.net", "earthlink.net", "fastmail.com", "hey.com",
-})
-_CITY_NAME_RE = re.compile(r"^\s*(the\s+)?(city|town|county)\s+(and\s+county\s+)?of\b|\bcity\s+(hall|council)\b",
-                           re.IGNORECASE)
+PERSONAL_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "ymail.com",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "comcast.net",
+        "sbcglobal.net",
+        "att.net",
+        "verizon.net",
+        "cox.net",
+        "earthlink.net",
+        "fastmail.com",
+        "hey.com",
+    }
+)
+_CITY_NAME_RE = re.compile(
+    r"^\s*(the\s+)?(city|town|county)\s+(and\s+county\s+)?of\b|\bcity\s+(hall|council)\b", re.IGNORECASE
+)
 
 
 def _normalize_address(text: str) -> str:
     words = re.sub(r"[^a-z0-9 ]", " ", text.lower()).split()
-    abbreviations = {"street": "st", "avenue": "ave", "boulevard": "blvd", "road": "rd", "drive": "dr",
-                     "suite": "ste", "north": "n", "south": "s", "east": "e", "west": "w", "place": "pl"}
+    abbreviations = {
+        "street": "st",
+        "avenue": "ave",
+        "boulevard": "blvd",
+        "road": "rd",
+        "drive": "dr",
+        "suite": "ste",
+        "north": "n",
+        "south": "s",
+        "east": "e",
+        "west": "w",
+        "place": "pl",
+    }
     return " ".join(abbreviations.get(w, w) for w in words)
 
 
 def is_government_email_domain(domain: str) -> bool:
     domain = domain.lower().strip(".")
     labels = domain.split(".")
-    return (domain.endswith((".gov", ".ca.us", ".mil")) or labels[0].startswith(("cityof", "townof", "ci-"))
-            or labels[0] == "ci" or ".ci." in f".{domain}")
+    return (
+        domain.endswith((".gov", ".ca.us", ".mil"))
+        or labels[0].startswith(("cityof", "townof", "ci-"))
+        or labels[0] == "ci"
+        or ".ci." in f".{domain}"
+    )
 
 
 @dataclass(frozen=True)
@@ -487,19 +573,24 @@ def city_payer_refusals(facts: PayerFacts) -> list[str]:
         refusals.append(
             "A city card or city account cannot pay a CitiPAC contribution: that is city money, and public funds "
             "may not be used for political purposes (Gov. Code §8314, §85300). Pay from your personal funds, your "
-            "business or your own campaign committee.")
+            "business or your own campaign committee."
+        )
     name = " ".join(facts.payer_name.split())
     city_names = {f"city of {n}".lower() for n in (facts.city_name, facts.city_official_name) if n}
     if name and (_CITY_NAME_RE.search(name) or name.lower() in city_names):
         refusals.append(
             f"The payer {name!r} is a city or city office. The money must come from you, your business or your "
-            "own campaign committee, never from the city (Gov. Code §8314).")
+            "own campaign committee, never from the city (Gov. Code §8314)."
+        )
     street = _normalize_address(facts.payer_street)
-    if street and ("city hall" in street or (facts.city_hall_address and street ==
-                                             _normalize_address(facts.city_hall_address.split(",")[0]))):
+    if street and (
+        "city hall" in street
+        or (facts.city_hall_address and street == _normalize_address(facts.city_hall_address.split(",")[0]))
+    ):
         refusals.append(
             "That address is City Hall. Give your home or business address: CitiPAC mail must not go to city "
-            "offices, and city resources may not be used for campaign activity (Gov. Code §8314).")
+            "offices, and city resources may not be used for campaign activity (Gov. Code §8314)."
+        )
     email = facts.payer_email.strip().lower()
     if email and "@" in email:
         domain = email.rsplit("@", 1)[1]
@@ -507,11 +598,13 @@ def city_payer_refusals(facts: PayerFacts) -> list[str]:
         if is_government_email_domain(domain):
             refusals.append(
                 f"{email} is a government e-mail address. Give a personal or business address for CitiPAC mail: "
-                "campaign activity may not use city e-mail (Gov. Code §8314).")
+                "campaign activity may not use city e-mail (Gov. Code §8314)."
+            )
         elif official_domain and domain == official_domain and domain not in PERSONAL_MAIL_DOMAINS:
             # Officials' accounts here are their city accounts (letters go out in their official capacity).
             refusals.append(
                 f"{email} is at the same domain as the address your account uses for city business ({domain}). "
                 "Give a personal or business address for CitiPAC mail: campaign activity may not use city e-mail "
-                "(Gov. Code §8314).")
+                "(Gov. Code §8314)."
+            )
     return refusals

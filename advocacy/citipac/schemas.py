@@ -45,9 +45,17 @@ class PledgeOut(BaseModel):
 
     @classmethod
     def of(cls, pledge: Pledge) -> PledgeOut:
-        return cls(id=int(pledge.id or 0), amount=rules.money(pledge.amount_cents), source=pledge.source,
-                   account_holder=pledge.account_holder, method=pledge.method, payer_name=pledge.payer_name,
-                   status=pledge.status.value, attestation=pledge.attestation, ask_id=pledge.ask_id)
+        return cls(
+            id=int(pledge.id or 0),
+            amount=rules.money(pledge.amount_cents),
+            source=pledge.source,
+            account_holder=pledge.account_holder,
+            method=pledge.method,
+            payer_name=pledge.payer_name,
+            status=pledge.status.value,
+            attestation=pledge.attestation,
+            ask_id=pledge.ask_id,
+        )
 
 
 class ContributorIn(BaseModel):
@@ -113,13 +121,25 @@ class EntryOut(BaseModel):
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> EntryOut:
-        return cls(id=int(entry.id or 0), tran_id=entry.tran_id, kind=entry.kind, contributor_id=entry.contributor_id,
-                   reverses_entry_id=entry.reverses_entry_id, received_on=entry.received_on,
-                   amount=rules.money(entry.amount_cents), method=entry.method, reference=entry.reference,
-                   earmark=entry.earmark, for_state_candidates=entry.for_state_candidates, memo=entry.memo,
-                   cumulative_ytd=rules.money(entry.ytd_cents), info_required=entry.info_required,
-                   info_due_on=entry.info_due_on, recorded_by_id=entry.recorded_by_id,
-                   recorded_at=entry.recorded_at.isoformat() + "Z")
+        return cls(
+            id=int(entry.id or 0),
+            tran_id=entry.tran_id,
+            kind=entry.kind,
+            contributor_id=entry.contributor_id,
+            reverses_entry_id=entry.reverses_entry_id,
+            received_on=entry.received_on,
+            amount=rules.money(entry.amount_cents),
+            method=entry.method,
+            reference=entry.reference,
+            earmark=entry.earmark,
+            for_state_candidates=entry.for_state_candidates,
+            memo=entry.memo,
+            cumulative_ytd=rules.money(entry.ytd_cents),
+            info_required=entry.info_required,
+            info_due_on=entry.info_due_on,
+            recorded_by_id=entry.recorded_by_id,
+            recorded_at=entry.recorded_at.isoformat() + "Z",
+        )
 
 
 class AlertOut(BaseModel):
@@ -166,16 +186,30 @@ class ContributorOut(BaseModel):
     entries: list[EntryOut]
 
     @classmethod
-    def of(cls, contributor: Contributor, entries: list[LedgerEntry], missing: tuple[str, ...],
-           totals: dict[int, int]) -> ContributorOut:
+    def of(
+        cls, contributor: Contributor, entries: list[LedgerEntry], missing: tuple[str, ...], totals: dict[int, int]
+    ) -> ContributorOut:
         return cls(
-            id=int(contributor.id or 0), kind=contributor.kind, entity_code=rules.ENTITY_CODES[contributor.kind],
-            name=contributor.display_name, name_title=contributor.name_title, first_name=contributor.first_name,
-            last_name=contributor.last_name, name_suffix=contributor.name_suffix,
-            organization_name=contributor.organization_name, street=contributor.street, city=contributor.city,
-            state=contributor.state, zip_code=contributor.zip_code, occupation=contributor.occupation,
-            employer=contributor.employer, self_employed=contributor.self_employed,
-            committee_sos_id=contributor.committee_sos_id, email=contributor.email, info_missing=list(missing),
+            id=int(contributor.id or 0),
+            kind=contributor.kind,
+            entity_code=rules.ENTITY_CODES[contributor.kind],
+            name=contributor.display_name,
+            name_title=contributor.name_title,
+            first_name=contributor.first_name,
+            last_name=contributor.last_name,
+            name_suffix=contributor.name_suffix,
+            organization_name=contributor.organization_name,
+            street=contributor.street,
+            city=contributor.city,
+            state=contributor.state,
+            zip_code=contributor.zip_code,
+            occupation=contributor.occupation,
+            employer=contributor.employer,
+            self_employed=contributor.self_employed,
+            committee_sos_id=contributor.committee_sos_id,
+            email=contributor.email,
+            info_missing=list(missing),
             info_received_on=contributor.info_received_on,
             totals_by_year={str(year): rules.money(cents) for year, cents in totals.items()},
-            entries=[EntryOut.of(e) for e in entries])
+            entries=[EntryOut.of(e) for e in entries],
+        )

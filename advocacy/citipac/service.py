@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,7 +133,7 @@ def _id(row: Any) -> int:
 # Small parsers (bad input becomes a CitipacError)
 
 
-def _amount(raw: str | int | Any, what: str = "amount") -> int:
+def _amount(raw: str | int | Decimal, what: str = "amount") -> int:
     try:
         return rules.parse_positive_money(raw)
     except MoneyError as exc:
@@ -184,8 +185,13 @@ def add_election(session: Session, actor: User, *, election_on: date | str, name
     election = ElectionDate(election_on=day, name=label, created_by_id=actor.id)
     session.add(election)
     session.flush()
-    accounts.record(session, actor, "citipac.election.add", f"citipac_election:{election.id}",
-                    {"election_on": day.isoformat(), "name": label})
+    accounts.record(
+        session,
+        actor,
+        "citipac.election.add",
+        f"citipac_election:{election.id}",
+        {"election_on": day.isoformat(), "name": label},
+    )
     session.commit()
     return election
 
@@ -198,8 +204,13 @@ def remove_election(session: Session, actor: User, election_id: int) -> None:
         raise NotFound(f"no election {election_id}")
     if session.exec(select(ComplianceAlert).where(ComplianceAlert.election_id == election_id)).first():
         raise CitipacError("24-hour report alerts already refer to this election; it stays listed.")
-    accounts.record(session, actor, "citipac.election.remove", f"citipac_election:{election_id}",
-                    {"election_on": election.election_on.isoformat()})
+    accounts.record(
+        session,
+        actor,
+        "citipac.election.remove",
+        f"citipac_election:{election_id}",
+        {"election_on": election.election_on.isoformat()},
+    )
     session.delete(election)
     session.commit()
 
@@ -213,8 +224,10 @@ def state_limit_for(session: Session, year: int) -> int | None:
 
 def state_limits(session: Session) -> list[tuple[int, int, str]]:
     """``(year, cents, "set by the treasurer" | "default")`` for every year with a limit, newest first."""
-    limits = {year: (cents, "default (Gov. Code §85303, FPPC 2025 adjustment)")
-              for year, cents in rules.DEFAULT_STATE_CANDIDATE_LIMITS.items()}
+    limits = {
+        year: (cents, "default (Gov. Code §85303, FPPC 2025 adjustment)")
+        for year, cents in rules.DEFAULT_STATE_CANDIDATE_LIMITS.items()
+    }
     for row in session.exec(select(StateCandidateLimit)).all():
         limits[row.year] = (row.amount_cents, f"set {row.set_at:%b %-d, %Y}")
     return [(year, cents, how) for year, (cents, how) in sorted(limits.items(), reverse=True)]
@@ -235,8 +248,13 @@ def set_state_limit(session: Session, actor: User, *, year: int | str, amount: s
     else:
         row.amount_cents, row.set_by_id, row.set_at = cents, actor.id, utcnow()
     session.add(row)
-    accounts.record(session, actor, "citipac.limit.set", f"citipac_state_limit:{year_number}",
-                    {"year": year_number, "amount": rules.money(cents)})
+    accounts.record(
+        session,
+        actor,
+        "citipac.limit.set",
+        f"citipac_state_limit:{year_number}",
+        {"year": year_number, "amount": rules.money(cents)},
+    )
     session.commit()
     return row
 
@@ -261,7 +279,8 @@ def parse_suggestions(raw: str) -> list[int]:
 
 def active_asks(session: Session) -> list[AskView]:
     rows = session.exec(
-        select(CitipacAsk, Campaign).join(Campaign, col(Campaign.id) == CitipacAsk.campaign_id)
+        select(CitipacAsk, Campaign)
+        .join(Campaign, col(Campaign.id) == CitipacAsk.campaign_id)
         .where(col(CitipacAsk.active).is_(True), col(Campaign.status) == CampaignStatus.ACTIVE)
         .order_by(col(CitipacAsk.id).desc())
     ).all()
@@ -271,19 +290,27 @@ def active_asks(session: Session) -> list[AskView]:
 def list_asks(session: Session, actor: User) -> list[AskView]:
     require_staff(actor)
     rows = session.exec(
-        select(CitipacAsk, Campaign).join(Campaign, col(Campaign.id) == CitipacAsk.campaign_id)
-        .order_by(col(CitipacAsk.id).desc())).all()
+        select(CitipacAsk, Campaign)
+        .join(Campaign, col(Campaign.id) == CitipacAsk.campaign_id)
+        .order_by(col(CitipacAsk.id).desc())
+    ).all()
     return [AskView(ask=ask, campaign=campaign) for ask, campaign in rows]
 
 
 def campaigns_for_asks(session: Session) -> list[Campaign]:
     """Campaigns staff may attach an ask to (drafts and active ones)."""
-    return list(session.exec(select(Campaign).where(col(Campaign.status).in_(
-        (CampaignStatus.DRAFT, CampaignStatus.ACTIVE))).order_by(col(Campaign.id).desc())).all())
+    return list(
+        session.exec(
+            select(Campaign)
+            .where(col(Campaign.status).in_((CampaignStatus.DRAFT, CampaignStatus.ACTIVE)))
+            .order_by(col(Campaign.id).desc())
+        ).all()
+    )
 
 
-def create_ask(session: Session, actor: User, *, campaign_id: int | str, suggested_amounts: str = "",
-               message: str = "") -> CitipacAsk:
+def create_ask(
+    session: Session, actor: User, *, campaign_id: int | str, suggested_amounts: str = "", message: str = ""
+) -> CitipacAsk:
     require_staff(actor)
     try:
         campaign = session.get(Campaign, int(campaign_id))
@@ -295,8 +322,12 @@ def create_ask(session: Session, actor: User, *, campaign_id: int | str, suggest
     text = (message or "").strip()
     if len(text) > 2000:
         raise CitipacError("The ask's message is at most 2,000 characters.")
-    ask = CitipacAsk(campaign_id=_id(campaign), suggested_amounts=",".join(str(a) for a in amounts), message=text,
-                     created_by_id=actor.id)
+    ask = CitipacAsk(
+        campaign_id=_id(campaign),
+        suggested_amounts=",".join(str(a) for a in amounts),
+        message=text,
+        created_by_id=actor.id,
+    )
     session.add(ask)
     session.flush()
     accounts.record(session, actor, "citipac.ask.create", f"citipac_ask:{ask.id}", {"campaign_id": campaign.id})
@@ -370,13 +401,20 @@ def _contributor_fields(session: Session, data: ContributorInput) -> dict[str, A
             raise CitipacError("Give the contributor's first and last name (their true name, Gov. Code §84301).")
         values["organization_name"] = ""
     elif kind is ContributorKind.ANONYMOUS:
-        values.update(first_name="", last_name="", name_title="", name_suffix="", occupation="", employer="",
-                      self_employed=False, organization_name=values["organization_name"] or "Anonymous")
+        values.update(
+            first_name="",
+            last_name="",
+            name_title="",
+            name_suffix="",
+            occupation="",
+            employer="",
+            self_employed=False,
+            organization_name=values["organization_name"] or "Anonymous",
+        )
     else:
         if not values["organization_name"]:
             raise CitipacError(f"Give the {kind.label.lower()}'s name.")
-        values.update(first_name="", last_name="", name_title="", name_suffix="", occupation="",
-                      self_employed=False)
+        values.update(first_name="", last_name="", name_title="", name_suffix="", occupation="", self_employed=False)
         if kind is ContributorKind.BUSINESS:
             values["employer"] = ""
     if values["zip_code"] and not _ZIP_RE.match(values["zip_code"]):
@@ -401,9 +439,16 @@ def _contributor_fields(session: Session, data: ContributorInput) -> dict[str, A
 
 def contributor_facts(contributor: Contributor) -> rules.ContributorFacts:
     return rules.ContributorFacts(
-        kind=contributor.kind, street=contributor.street, city=contributor.city, zip_code=contributor.zip_code,
-        occupation=contributor.occupation, employer=contributor.employer, self_employed=contributor.self_employed,
-        committee_sos_id=contributor.committee_sos_id, committee_treasurer=contributor.committee_treasurer)
+        kind=contributor.kind,
+        street=contributor.street,
+        city=contributor.city,
+        zip_code=contributor.zip_code,
+        occupation=contributor.occupation,
+        employer=contributor.employer,
+        self_employed=contributor.self_employed,
+        committee_sos_id=contributor.committee_sos_id,
+        committee_treasurer=contributor.committee_treasurer,
+    )
 
 
 def missing_information(contributor: Contributor) -> tuple[str, ...]:
@@ -415,14 +460,26 @@ def create_contributor(session: Session, actor: User, data: ContributorInput) ->
     contributor = Contributor(**_contributor_fields(session, data), created_by_id=actor.id)
     session.add(contributor)
     session.flush()
-    accounts.record(session, actor, "citipac.contributor.create", f"citipac_contributor:{contributor.id}",
-                    {"kind": contributor.kind.value})
+    accounts.record(
+        session,
+        actor,
+        "citipac.contributor.create",
+        f"citipac_contributor:{contributor.id}",
+        {"kind": contributor.kind.value},
+    )
     session.commit()
     return contributor
 
 
-def update_contributor(session: Session, actor: User, contributor_id: int, data: ContributorInput, *,
-                       info_received_on: date | str | None = None, today: date | None = None) -> Contributor:
+def update_contributor(
+    session: Session,
+    actor: User,
+    contributor_id: int,
+    data: ContributorInput,
+    *,
+    info_received_on: date | str | None = None,
+    today: date | None = None,
+) -> Contributor:
     """Correct or complete a contributor's details. When this completes what §85700 needs, the date the information
     arrived is kept (the amended report needs it); its flagged contributions leave the queue.
 
@@ -434,16 +491,21 @@ def update_contributor(session: Session, actor: User, contributor_id: int, data:
     if contributor is None:
         raise NotFound(f"no contributor {contributor_id}")
     values = _contributor_fields(session, data)
-    if values["kind"] != contributor.kind and session.exec(
-            select(LedgerEntry.id).where(LedgerEntry.contributor_id == contributor_id)).first():
+    if (
+        values["kind"] != contributor.kind
+        and session.exec(select(LedgerEntry.id).where(LedgerEntry.contributor_id == contributor_id)).first()
+    ):
         raise CitipacError("A contributor with entries in the ledger keeps its kind; create a new contributor.")
     today = today or today_in_california()
     received_on = _date(info_received_on, "date the information was received", default=today)
     if received_on > today:
         raise CitipacError("The information cannot have arrived in the future.")
     was_missing = missing_information(contributor)
-    changes = {name: [str(getattr(contributor, name)), str(value)] for name, value in values.items()
-               if getattr(contributor, name) != value}
+    changes = {
+        name: [str(getattr(contributor, name)), str(value)]
+        for name, value in values.items()
+        if getattr(contributor, name) != value
+    }
     for name, value in values.items():
         setattr(contributor, name, value)
     if was_missing and not missing_information(contributor):
@@ -452,8 +514,7 @@ def update_contributor(session: Session, actor: User, contributor_id: int, data:
     contributor.updated_at = utcnow()
     session.add(contributor)
     if changes:
-        accounts.record(session, actor, "citipac.contributor.update", f"citipac_contributor:{contributor_id}",
-                        changes)
+        accounts.record(session, actor, "citipac.contributor.update", f"citipac_contributor:{contributor_id}", changes)
     session.commit()
     return contributor
 
@@ -465,8 +526,11 @@ def get_contributor(session: Session, viewer: User, contributor_id: int) -> Cont
             raise AccessDenied("You may see only your own giving.")
         raise NotFound(f"no contributor {contributor_id}")
     if not can_view(viewer, contributor):
-        raise AccessDenied("You may see only your own giving." if viewer.role is Role.OFFICIAL else
-                           "Only the CitiPAC treasurer may see contributor details.")
+        raise AccessDenied(
+            "You may see only your own giving."
+            if viewer.role is Role.OFFICIAL
+            else "Only the CitiPAC treasurer may see contributor details."
+        )
     return contributor
 
 
@@ -476,12 +540,19 @@ def find_contributors(session: Session, viewer: User, q: str = "", limit: int = 
     term = " ".join(q.split())[:100].lower()
     if term:
         like = f"%{term}%"
-        query = query.where(func.lower(Contributor.last_name).like(like)
-                            | func.lower(Contributor.first_name).like(like)
-                            | func.lower(Contributor.organization_name).like(like)
-                            | func.lower(Contributor.email).like(like))
-    return list(session.exec(query.order_by(col(Contributor.last_name), col(Contributor.organization_name),
-                                            col(Contributor.id)).limit(limit)).all())
+        query = query.where(
+            func.lower(Contributor.last_name).like(like)
+            | func.lower(Contributor.first_name).like(like)
+            | func.lower(Contributor.organization_name).like(like)
+            | func.lower(Contributor.email).like(like)
+        )
+    return list(
+        session.exec(
+            query.order_by(col(Contributor.last_name), col(Contributor.organization_name), col(Contributor.id)).limit(
+                limit
+            )
+        ).all()
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -490,7 +561,7 @@ def find_contributors(session: Session, viewer: User, q: str = "", limit: int = 
 
 @dataclass
 class ContributionInput:
-    amount: str | int = ""
+    amount: str | int | Decimal = ""
     method: str = PaymentMethod.CHECK
     received_on: date | str | None = None
     contributor_id: int | None = None
@@ -521,9 +592,12 @@ def _earlier_result(session: Session, request_key: str) -> RecordResult | None:
         return None
     contributor = session.get(Contributor, entry.contributor_id)
     assert contributor is not None
-    evaluation = rules.Evaluation(ytd_after_cents=entry.ytd_cents, info_required=entry.info_required,
-                                  info_due_on=entry.info_due_on,
-                                  info_missing=missing_information(contributor) if entry.info_required else ())
+    evaluation = rules.Evaluation(
+        ytd_after_cents=entry.ytd_cents,
+        info_required=entry.info_required,
+        info_due_on=entry.info_due_on,
+        info_missing=missing_information(contributor) if entry.info_required else (),
+    )
     alerts = list(session.exec(select(ComplianceAlert).where(ComplianceAlert.entry_id == entry.id)).all())
     return RecordResult(entry=entry, contributor=contributor, evaluation=evaluation, alerts=alerts, duplicate=True)
 
@@ -544,12 +618,19 @@ def _begin_fresh(session: Session) -> None:
 
 def _lock_contributor(session: Session, contributor_id: int) -> Contributor:
     if _dialect(session) == "postgresql":
-        found = session.exec(select(Contributor).where(col(Contributor.id) == contributor_id).with_for_update()
-                             .execution_options(populate_existing=True)).first()
+        found = session.exec(
+            select(Contributor)
+            .where(col(Contributor.id) == contributor_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
     else:
-        session.execute(update(Contributor).where(col(Contributor.id) == contributor_id)
-                        .values(lock_counter=col(Contributor.lock_counter) + 1)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Contributor)
+            .where(col(Contributor.id) == contributor_id)
+            .values(lock_counter=col(Contributor.lock_counter) + 1)
+            .execution_options(synchronize_session=False)
+        )
         found = session.get(Contributor, contributor_id, populate_existing=True)
     if found is None:
         raise NotFound(f"no contributor {contributor_id}")
@@ -578,8 +659,10 @@ def _with_lock_retries(session: Session, work: Any) -> Any:
 
 def _sum(session: Session, contributor_id: int, start: date, end: date, *, state_only: bool = False) -> int:
     query = select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-        LedgerEntry.contributor_id == contributor_id, col(LedgerEntry.received_on) >= start,
-        col(LedgerEntry.received_on) <= end)
+        LedgerEntry.contributor_id == contributor_id,
+        col(LedgerEntry.received_on) >= start,
+        col(LedgerEntry.received_on) <= end,
+    )
     if state_only:
         query = query.where(col(LedgerEntry.for_state_candidates).is_(True))
     return int(session.exec(query).one())
@@ -589,20 +672,29 @@ def year_total(session: Session, contributor_id: int, year: int) -> int:
     return _sum(session, contributor_id, date(year, 1, 1), date(year, 12, 31))
 
 
-def _facts(session: Session, contributor: Contributor, amount: int, method: PaymentMethod, received_on: date,
-           for_state: bool) -> tuple[rules.ContributionFacts, dict[date, ElectionDate]]:
+def _facts(
+    session: Session, contributor: Contributor, amount: int, method: PaymentMethod, received_on: date, for_state: bool
+) -> tuple[rules.ContributionFacts, dict[date, ElectionDate]]:
     start, end = rules.calendar_year(received_on)
     cid = _id(contributor)
     elections = {e.election_on: e for e in list_elections(session) if rules.in_late_window(received_on, e.election_on)}
-    windows = tuple(rules.LateWindow(election_on=day, name=e.name,
-                                     total_before_cents=_sum(session, cid, rules.late_window_start(day), day))
-                    for day, e in sorted(elections.items()))
+    windows = tuple(
+        rules.LateWindow(
+            election_on=day, name=e.name, total_before_cents=_sum(session, cid, rules.late_window_start(day), day)
+        )
+        for day, e in sorted(elections.items())
+    )
     facts = rules.ContributionFacts(
-        amount_cents=amount, method=method, received_on=received_on, contributor=contributor_facts(contributor),
-        ytd_before_cents=_sum(session, cid, start, end), for_state_candidates=for_state,
+        amount_cents=amount,
+        method=method,
+        received_on=received_on,
+        contributor=contributor_facts(contributor),
+        ytd_before_cents=_sum(session, cid, start, end),
+        for_state_candidates=for_state,
         state_ytd_before_cents=_sum(session, cid, start, end, state_only=True) if for_state else 0,
         state_limit_cents=state_limit_for(session, received_on.year) if for_state else None,
-        late_windows=windows)
+        late_windows=windows,
+    )
     return facts, elections
 
 
@@ -617,8 +709,9 @@ def _check_pledge(session: Session, pledge_id: int | None) -> Pledge | None:
     return pledge
 
 
-def record_contribution(session: Session, actor: User, data: ContributionInput, *,
-                        today: date | None = None) -> RecordResult:
+def record_contribution(
+    session: Session, actor: User, data: ContributionInput, *, today: date | None = None
+) -> RecordResult:
     """Record money received, after every rule of DOMAIN.md §4 (the treasurer only).
 
     Refused contributions raise ``ContributionRefused`` and change nothing. Accepted ones may carry flags: the 60-day
@@ -654,11 +747,18 @@ def record_contribution(session: Session, actor: User, data: ContributionInput, 
             contributor = _lock_contributor(session, data.contributor_id)
         if contributor.id is None:
             facts = rules.ContributionFacts(
-                amount_cents=amount, method=method, received_on=received_on,
-                contributor=contributor_facts(contributor), for_state_candidates=data.for_state_candidates,
+                amount_cents=amount,
+                method=method,
+                received_on=received_on,
+                contributor=contributor_facts(contributor),
+                for_state_candidates=data.for_state_candidates,
                 state_limit_cents=state_limit_for(session, received_on.year) if data.for_state_candidates else None,
-                late_windows=tuple(rules.LateWindow(e.election_on, e.name, 0) for e in list_elections(session)
-                                   if rules.in_late_window(received_on, e.election_on)))
+                late_windows=tuple(
+                    rules.LateWindow(e.election_on, e.name, 0)
+                    for e in list_elections(session)
+                    if rules.in_late_window(received_on, e.election_on)
+                ),
+            )
             elections = {e.election_on: e for e in list_elections(session)}
         else:
             facts, elections = _facts(session, contributor, amount, method, received_on, data.for_state_candidates)
@@ -669,14 +769,30 @@ def record_contribution(session: Session, actor: User, data: ContributionInput, 
         if contributor.id is None:
             session.add(contributor)
             session.flush()
-            accounts.record(session, actor, "citipac.contributor.create", f"citipac_contributor:{contributor.id}",
-                            {"kind": contributor.kind.value})
+            accounts.record(
+                session,
+                actor,
+                "citipac.contributor.create",
+                f"citipac_contributor:{contributor.id}",
+                {"kind": contributor.kind.value},
+            )
         entry = LedgerEntry(
-            kind=EntryKind.CONTRIBUTION, contributor_id=_id(contributor), received_on=received_on,
-            amount_cents=amount, method=method, reference=reference, earmark=earmark,
-            for_state_candidates=data.for_state_candidates, pledge_id=pledge.id if pledge else None, memo=memo,
-            ytd_cents=evaluation.ytd_after_cents, info_required=evaluation.info_required,
-            info_due_on=evaluation.info_due_on, recorded_by_id=actor_id, request_key=request_key or None)
+            kind=EntryKind.CONTRIBUTION,
+            contributor_id=_id(contributor),
+            received_on=received_on,
+            amount_cents=amount,
+            method=method,
+            reference=reference,
+            earmark=earmark,
+            for_state_candidates=data.for_state_candidates,
+            pledge_id=pledge.id if pledge else None,
+            memo=memo,
+            ytd_cents=evaluation.ytd_after_cents,
+            info_required=evaluation.info_required,
+            info_due_on=evaluation.info_due_on,
+            recorded_by_id=actor_id,
+            request_key=request_key or None,
+        )
         session.add(entry)
         try:
             session.flush()
@@ -691,9 +807,13 @@ def record_contribution(session: Session, actor: User, data: ContributionInput, 
         _follow_up(session, result, elections, today)
         if pledge is not None:
             _update_pledge(session, pledge, contributor)
-        accounts.record(session, actor, "citipac.contribution.record", f"citipac_entry:{entry.id}",
-                        {"amount": rules.money(amount), "contributor_id": contributor.id,
-                         "flags": _flag_names(evaluation)})
+        accounts.record(
+            session,
+            actor,
+            "citipac.contribution.record",
+            f"citipac_entry:{entry.id}",
+            {"amount": rules.money(amount), "contributor_id": contributor.id, "flags": _flag_names(evaluation)},
+        )
         _send_after_commit(session, [_id(m) for m in result.messages])
         session.commit()
         return result
@@ -733,34 +853,62 @@ def _follow_up(session: Session, result: RecordResult, elections: dict[date, Ele
     cid, eid, year = _id(contributor), _id(entry), entry.received_on.year
     alerts: list[ComplianceAlert] = []
     if evaluation.notice_84105_due_on:
-        alerts.append(ComplianceAlert(
-            kind=AlertKind.NOTICE_84105, key=f"notice_84105:{cid}:{year}", contributor_id=cid, entry_id=eid,
-            year=year, due_on=evaluation.notice_84105_due_on,
-            detail=f"Reached {rules.dollars(evaluation.ytd_after_cents)} in {year}: tell the contributor within two "
-                   "weeks that they may have to file campaign reports (Gov. Code §84105)."))
+        alerts.append(
+            ComplianceAlert(
+                kind=AlertKind.NOTICE_84105,
+                key=f"notice_84105:{cid}:{year}",
+                contributor_id=cid,
+                entry_id=eid,
+                year=year,
+                due_on=evaluation.notice_84105_due_on,
+                detail=f"Reached {rules.dollars(evaluation.ytd_after_cents)} in {year}: tell the contributor "
+                "within two weeks that they may have to file campaign reports (Gov. Code §84105).",
+            )
+        )
     if evaluation.major_donor:
-        alerts.append(ComplianceAlert(
-            kind=AlertKind.MAJOR_DONOR, key=f"major_donor:{cid}:{year}", contributor_id=cid, entry_id=eid, year=year,
-            detail=f"Reached {rules.dollars(evaluation.ytd_after_cents)} in {year}: a major donor (Form 461) if "
-                   "their contributions to all committees total $10,000 or more."))
+        alerts.append(
+            ComplianceAlert(
+                kind=AlertKind.MAJOR_DONOR,
+                key=f"major_donor:{cid}:{year}",
+                contributor_id=cid,
+                entry_id=eid,
+                year=year,
+                detail=f"Reached {rules.dollars(evaluation.ytd_after_cents)} in {year}: a major donor (Form 461) if "
+                "their contributions to all committees total $10,000 or more.",
+            )
+        )
     for report in evaluation.late_reports:
         election = elections.get(report.election_on)
-        alerts.append(ComplianceAlert(
-            kind=AlertKind.REPORT_24H, key=f"report_24h:{eid}:{report.election_on.isoformat()}", contributor_id=cid,
-            entry_id=eid, election_id=election.id if election else None, year=year, due_on=report.due_on,
-            detail=f"{rules.dollars(report.window_total_cents)} from this source in the 90 days before "
-                   f"{report.election_name} ({report.election_on:%b %-d, %Y}): file Form 497 within 24 hours."))
+        alerts.append(
+            ComplianceAlert(
+                kind=AlertKind.REPORT_24H,
+                key=f"report_24h:{eid}:{report.election_on.isoformat()}",
+                contributor_id=cid,
+                entry_id=eid,
+                election_id=election.id if election else None,
+                year=year,
+                due_on=report.due_on,
+                detail=f"{rules.dollars(report.window_total_cents)} from this source in the 90 days before "
+                f"{report.election_name} ({report.election_on:%b %-d, %Y}): file Form 497 within 24 hours.",
+            )
+        )
     for alert in alerts:
         if _add_once(session, alert) is not None:
             result.alerts.append(alert)
     if contributor.email:
-        receipt = CitipacMessage(kind=MessageKind.RECEIPT, key=f"receipt:{eid}", contributor_id=cid, entry_id=eid,
-                                 to_email=contributor.email)
+        receipt = CitipacMessage(
+            kind=MessageKind.RECEIPT, key=f"receipt:{eid}", contributor_id=cid, entry_id=eid, to_email=contributor.email
+        )
         if _add_once(session, receipt) is not None:
             result.messages.append(receipt)
         if evaluation.notice_84105_due_on:
-            notice = CitipacMessage(kind=MessageKind.NOTICE_84105, key=f"notice_84105:{cid}:{year}",
-                                    contributor_id=cid, entry_id=eid, to_email=contributor.email)
+            notice = CitipacMessage(
+                kind=MessageKind.NOTICE_84105,
+                key=f"notice_84105:{cid}:{year}",
+                contributor_id=cid,
+                entry_id=eid,
+                to_email=contributor.email,
+            )
             if _add_once(session, notice) is not None:
                 result.messages.append(notice)
     if evaluation.info_required:
@@ -782,8 +930,11 @@ def _send_after_commit(session: Session, message_ids: list[int]) -> None:
 
 
 def _update_pledge(session: Session, pledge: Pledge, contributor: Contributor) -> None:
-    received = int(session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
-                                .where(LedgerEntry.pledge_id == pledge.id)).one())
+    received = int(
+        session.exec(
+            select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(LedgerEntry.pledge_id == pledge.id)
+        ).one()
+    )
     pledge.contributor_id = pledge.contributor_id or contributor.id
     pledge.status = PledgeStatus.FULFILLED if received >= pledge.amount_cents else PledgeStatus.OPEN
     session.add(pledge)
@@ -792,16 +943,27 @@ def _update_pledge(session: Session, pledge: Pledge, contributor: Contributor) -
 def reversed_amounts(session: Session, entry_ids: Iterable[int] | None = None) -> dict[int, int]:
     """``{original entry id: cents reversed so far}`` (a positive number)."""
     query = select(LedgerEntry.reverses_entry_id, func.sum(LedgerEntry.amount_cents)).where(
-        col(LedgerEntry.reverses_entry_id).is_not(None))
+        col(LedgerEntry.reverses_entry_id).is_not(None)
+    )
     if entry_ids is not None:
         query = query.where(col(LedgerEntry.reverses_entry_id).in_(list(entry_ids)))
     rows = session.exec(query.group_by(col(LedgerEntry.reverses_entry_id))).all()
     return {int(original): -int(total) for original, total in rows if original is not None}
 
 
-def record_reversal(session: Session, actor: User, entry_id: int, *, kind: str, reason: str,
-                    amount: str | int | None = None, on: date | str | None = None, method: str | None = None,
-                    reference: str = "", today: date | None = None) -> LedgerEntry:
+def record_reversal(
+    session: Session,
+    actor: User,
+    entry_id: int,
+    *,
+    kind: str,
+    reason: str,
+    amount: str | int | None = None,
+    on: date | str | None = None,
+    method: str | None = None,
+    reference: str = "",
+    today: date | None = None,
+) -> LedgerEntry:
     """A refund (part or all of a contribution paid back) or a correction (a wrong entry reversed in full).
 
     The original entry is never touched: the reversing entry carries a negative amount and points at it.
@@ -844,14 +1006,26 @@ def record_reversal(session: Session, actor: User, entry_id: int, *, kind: str, 
             raise CitipacError(f"At most {rules.dollars(remaining)} of entry {tran_id} is left to reverse.")
         if entry_kind is EntryKind.CORRECTION and cents != remaining:
             session.rollback()
-            raise CitipacError("A correction reverses the whole entry; record the right amount as a new "
-                               "contribution. To pay part of it back, record a refund.")
+            raise CitipacError(
+                "A correction reverses the whole entry; record the right amount as a new "
+                "contribution. To pay part of it back, record a refund."
+            )
         start, end = rules.calendar_year(day)
         reversal = LedgerEntry(
-            kind=entry_kind, contributor_id=contributor_id, reverses_entry_id=entry_id, received_on=day,
-            amount_cents=-cents, method=pay_method, reference=reference_text, earmark=earmark,
-            for_state_candidates=for_state, pledge_id=pledge_id, memo=f"{entry_kind.label} of {tran_id}: {why}"[:500],
-            ytd_cents=_sum(session, contributor_id, start, end) - cents, recorded_by_id=actor_id)
+            kind=entry_kind,
+            contributor_id=contributor_id,
+            reverses_entry_id=entry_id,
+            received_on=day,
+            amount_cents=-cents,
+            method=pay_method,
+            reference=reference_text,
+            earmark=earmark,
+            for_state_candidates=for_state,
+            pledge_id=pledge_id,
+            memo=f"{entry_kind.label} of {tran_id}: {why}"[:500],
+            ytd_cents=_sum(session, contributor_id, start, end) - cents,
+            recorded_by_id=actor_id,
+        )
         session.add(reversal)
         session.flush()
         if pledge_id is not None:
@@ -859,8 +1033,13 @@ def record_reversal(session: Session, actor: User, entry_id: int, *, kind: str, 
             contributor = session.get(Contributor, contributor_id)
             if pledge is not None and contributor is not None and pledge.status is not PledgeStatus.CANCELLED:
                 _update_pledge(session, pledge, contributor)
-        accounts.record(session, actor, f"citipac.{entry_kind.value}.record", f"citipac_entry:{reversal.id}",
-                        {"reverses": entry_id, "amount": rules.money(-cents), "reason": why})
+        accounts.record(
+            session,
+            actor,
+            f"citipac.{entry_kind.value}.record",
+            f"citipac_entry:{reversal.id}",
+            {"reverses": entry_id, "amount": rules.money(-cents), "reason": why},
+        )
         session.commit()
         return reversal
 
@@ -876,20 +1055,90 @@ def get_entry(session: Session, viewer: User, entry_id: int) -> tuple[LedgerEntr
     return entry, contributor
 
 
+@dataclass
+class EntryDetail:
+    reverses: LedgerEntry | None
+    reversals: list[LedgerEntry]
+    remaining_cents: int  # what a refund or correction can still reverse
+    alerts: list[ComplianceAlert]
+    messages: list[CitipacMessage]
+    clock: rules.InfoClock | None
+    missing: tuple[str, ...]
+    warnings: list[str]
+
+
+def entry_detail(session: Session, viewer: User, entry_id: int, today: date | None = None) -> EntryDetail:
+    """What the treasurer needs beside an entry: its reversals, alerts, e-mails and the 60-day clock."""
+    require_treasurer(viewer)
+    entry = session.get(LedgerEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no ledger entry {entry_id}")
+    contributor = session.get(Contributor, entry.contributor_id)
+    assert contributor is not None
+    reversals = list(
+        session.exec(
+            select(LedgerEntry).where(LedgerEntry.reverses_entry_id == entry_id).order_by(col(LedgerEntry.id))
+        ).all()
+    )
+    reversed_cents = -sum(r.amount_cents for r in reversals)
+    missing = missing_information(contributor)
+    clock = None
+    if entry.info_required:
+        clock = rules.info_clock(
+            entry.received_on,
+            today or today_in_california(),
+            info_received=not missing,
+            returned=reversed_cents >= entry.amount_cents,
+        )
+    warnings = []
+    if (
+        entry.kind is EntryKind.CONTRIBUTION
+        and not entry.info_required
+        and entry.amount_cents >= rules.RECORD_MINIMUM.cents
+        and contributor.kind is not ContributorKind.ANONYMOUS
+        and any(m in missing for m in ("street address", "city", "ZIP code"))
+    ):
+        warnings.append(
+            "Contributions of $25 and up need the contributor's street address and ZIP code on file "
+            f"({rules.RECORD_MINIMUM.source})."
+        )
+    return EntryDetail(
+        reverses=session.get(LedgerEntry, entry.reverses_entry_id) if entry.reverses_entry_id else None,
+        reversals=reversals,
+        remaining_cents=entry.amount_cents - reversed_cents if entry.kind is EntryKind.CONTRIBUTION else 0,
+        alerts=list(session.exec(select(ComplianceAlert).where(ComplianceAlert.entry_id == entry_id)).all()),
+        messages=list(
+            session.exec(
+                select(CitipacMessage).where(CitipacMessage.entry_id == entry_id).order_by(col(CitipacMessage.id))
+            ).all()
+        ),
+        clock=clock,
+        missing=missing,
+        warnings=warnings,
+    )
+
+
 def ledger(session: Session, viewer: User, start: date, end: date) -> list[tuple[LedgerEntry, Contributor]]:
     require_treasurer(viewer)
     rows = session.exec(
-        select(LedgerEntry, Contributor).join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id)
+        select(LedgerEntry, Contributor)
+        .join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id)
         .where(col(LedgerEntry.received_on) >= start, col(LedgerEntry.received_on) <= end)
-        .order_by(col(LedgerEntry.received_on).desc(), col(LedgerEntry.id).desc())).all()
+        .order_by(col(LedgerEntry.received_on).desc(), col(LedgerEntry.id).desc())
+    ).all()
     return [(entry, contributor) for entry, contributor in rows]
 
 
 def contributor_entries(session: Session, viewer: User, contributor: Contributor) -> list[LedgerEntry]:
     if not can_view(viewer, contributor):
         raise AccessDenied("You may see only your own giving.")
-    return list(session.exec(select(LedgerEntry).where(LedgerEntry.contributor_id == contributor.id)
-                             .order_by(col(LedgerEntry.received_on), col(LedgerEntry.id))).all())
+    return list(
+        session.exec(
+            select(LedgerEntry)
+            .where(LedgerEntry.contributor_id == contributor.id)
+            .order_by(col(LedgerEntry.received_on), col(LedgerEntry.id))
+        ).all()
+    )
 
 
 def totals_by_year(entries: Iterable[LedgerEntry]) -> dict[int, int]:
@@ -921,7 +1170,7 @@ def attestation_text(source: FundsSource) -> str:
 
 @dataclass
 class PledgeInput:
-    amount: str | int = ""
+    amount: str | int | Decimal = ""
     source: str = ""
     account_holder: str = ""
     method: str = PaymentMethod.CHECK
@@ -950,19 +1199,21 @@ def create_pledge(session: Session, official: User, data: PledgeInput) -> Pledge
         amount = 0
     source = _choice(FundsSource, data.source, "source of the money") if data.source else None
     if source is None:
-        problems.append("Say where the money comes from: your personal funds, your business or your own campaign "
-                        "committee.")
+        problems.append(
+            "Say where the money comes from: your personal funds, your business or your own campaign committee."
+        )
     holder = _choice(AccountHolder, data.account_holder, "card or account holder") if data.account_holder else None
     if holder is None:
         problems.append("Say whose card or account will pay.")
     method = _choice(PaymentMethod, data.method, "payment method")
     if method is PaymentMethod.CASH:
-        problems.append("Pledges are paid by check, card or bank transfer (cash of $100 or more is not allowed, "
-                        "Gov. Code §84300).")
+        problems.append(
+            "Pledges are paid by check, card or bank transfer (cash of $100 or more is not allowed, Gov. Code §84300)."
+        )
     payer_name = _text(data.payer_name, "payer's name", 200)
     if not payer_name:
         problems.append("Give the name on the check, card or account.")
-    fields = {
+    fields: dict[str, Any] = {
         "payer_street": _text(data.payer_street, "street address", 200),
         "payer_city": _text(data.payer_city, "city", 100),
         "payer_state": _text(data.payer_state, "state", 2).upper() or "CA",
@@ -981,29 +1232,49 @@ def create_pledge(session: Session, official: User, data: PledgeInput) -> Pledge
     if fields["committee_sos_id"] and not _SOS_ID_RE.match(fields["committee_sos_id"]):
         problems.append("The Secretary of State ID is letters and digits only, like 1234567.")
     if not data.attest:
-        problems.append("Confirm the attestation: CitiPAC can accept the pledge only if the money is not the "
-                        "city's.")
+        problems.append("Confirm the attestation: CitiPAC can accept the pledge only if the money is not the city's.")
     ask = None
     if data.ask_id is not None:
         ask = session.get(CitipacAsk, data.ask_id)
         if ask is None or not ask.active:
             problems.append("That ask is no longer open; pledge from the CitiPAC page.")
     city = session.get(City, official.city_id)
-    problems += rules.city_payer_refusals(rules.PayerFacts(
-        payer_name=payer_name, payer_street=fields["payer_street"], payer_email=fields["payer_email"],
-        account_holder=holder or AccountHolder.PERSONAL, city_name=city.name if city else "",
-        city_official_name=city.official_name if city else "", city_hall_address=city.address if city else "",
-        official_email=official.email))
+    problems += rules.city_payer_refusals(
+        rules.PayerFacts(
+            payer_name=payer_name,
+            payer_street=fields["payer_street"],
+            payer_email=fields["payer_email"],
+            account_holder=holder or AccountHolder.PERSONAL,
+            city_name=city.name if city else "",
+            city_official_name=city.official_name if city else "",
+            city_hall_address=city.address if city else "",
+            official_email=official.email,
+        )
+    )
     if problems:
         raise CitipacError(" ".join(problems))
     assert source is not None and holder is not None
-    pledge = Pledge(user_id=_id(official), city_id=official.city_id, ask_id=ask.id if ask else None,
-                    amount_cents=amount, source=source, account_holder=holder, method=method, payer_name=payer_name,
-                    attestation=attestation_text(source), **fields)
+    pledge = Pledge(
+        user_id=_id(official),
+        city_id=official.city_id,
+        ask_id=ask.id if ask else None,
+        amount_cents=amount,
+        source=source,
+        account_holder=holder,
+        method=method,
+        payer_name=payer_name,
+        attestation=attestation_text(source),
+        **fields,
+    )
     session.add(pledge)
     session.flush()
-    accounts.record(session, official, "citipac.pledge.create", f"citipac_pledge:{pledge.id}",
-                    {"amount": rules.money(amount), "source": source.value})
+    accounts.record(
+        session,
+        official,
+        "citipac.pledge.create",
+        f"citipac_pledge:{pledge.id}",
+        {"amount": rules.money(amount), "source": source.value},
+    )
     session.commit()
     return pledge
 
@@ -1040,25 +1311,43 @@ def contributor_input_for_pledge(session: Session, pledge: Pledge) -> Contributo
     """A new contributor's details as the pledge gives them (the treasurer checks them before recording)."""
     official = session.get(User, pledge.user_id)
     names = (official.name if official else pledge.payer_name).split()
-    common = {"street": pledge.payer_street, "city": pledge.payer_city, "state": pledge.payer_state,
-              "zip_code": pledge.payer_zip, "email": pledge.payer_email, "user_id": pledge.user_id,
-              "official_city_id": pledge.city_id}
+    common: dict[str, Any] = {
+        "street": pledge.payer_street,
+        "city": pledge.payer_city,
+        "state": pledge.payer_state,
+        "zip_code": pledge.payer_zip,
+        "email": pledge.payer_email,
+        "user_id": pledge.user_id,
+        "official_city_id": pledge.city_id,
+    }
     if pledge.source is FundsSource.PERSONAL:
-        return ContributorInput(kind=ContributorKind.INDIVIDUAL, first_name=" ".join(names[:-1]) or names[0],
-                                last_name=names[-1], occupation=pledge.occupation, employer=pledge.employer, **common)
+        return ContributorInput(
+            kind=ContributorKind.INDIVIDUAL,
+            first_name=" ".join(names[:-1]) or names[0],
+            last_name=names[-1],
+            occupation=pledge.occupation,
+            employer=pledge.employer,
+            **common,
+        )
     if pledge.source is FundsSource.OWN_COMMITTEE:
-        return ContributorInput(kind=ContributorKind.COMMITTEE, organization_name=pledge.payer_name,
-                                committee_sos_id=pledge.committee_sos_id, **common)
+        return ContributorInput(
+            kind=ContributorKind.COMMITTEE,
+            organization_name=pledge.payer_name,
+            committee_sos_id=pledge.committee_sos_id,
+            **common,
+        )
     return ContributorInput(kind=ContributorKind.BUSINESS, organization_name=pledge.payer_name, **common)
 
 
 def matching_contributor(session: Session, pledge: Pledge) -> Contributor | None:
     """An existing contributor record of the same official and kind, to record a pledge's money against."""
     wanted = contributor_input_for_pledge(session, pledge)
-    for contributor in session.exec(select(Contributor).where(Contributor.user_id == pledge.user_id,
-                                                              Contributor.kind == wanted.kind)).all():
+    for contributor in session.exec(
+        select(Contributor).where(Contributor.user_id == pledge.user_id, Contributor.kind == wanted.kind)
+    ).all():
         if contributor.kind is ContributorKind.INDIVIDUAL or (
-                contributor.organization_name.lower() == wanted.organization_name.lower()):
+            contributor.organization_name.lower() == wanted.organization_name.lower()
+        ):
             return contributor
     return None
 
@@ -1084,11 +1373,21 @@ class Queue:
     failed_messages: list[tuple[CitipacMessage, Contributor]]
 
 
-def flagged_entries(session: Session, today: date, *, start: date | None = None, end: date | None = None,
-                    contributor_ids: list[int] | None = None, open_only: bool = False) -> list[InfoItem]:
+def flagged_entries(
+    session: Session,
+    today: date,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    contributor_ids: list[int] | None = None,
+    open_only: bool = False,
+) -> list[InfoItem]:
     """Contributions recorded without the information §85700 needs, with where their 60-day clock stands."""
-    query = select(LedgerEntry, Contributor).join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id) \
+    query = (
+        select(LedgerEntry, Contributor)
+        .join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id)
         .where(col(LedgerEntry.info_required).is_(True), LedgerEntry.kind == EntryKind.CONTRIBUTION)
+    )
     if start is not None:
         query = query.where(col(LedgerEntry.received_on) >= start)
     if end is not None:
@@ -1098,19 +1397,33 @@ def flagged_entries(session: Session, today: date, *, start: date | None = None,
     rows = session.exec(query.order_by(col(LedgerEntry.received_on), col(LedgerEntry.id))).all()
     reversed_ = reversed_amounts(session, [_id(entry) for entry, _ in rows])
     sent: dict[int, int] = defaultdict(int)
-    for message in session.exec(select(CitipacMessage).where(CitipacMessage.kind == MessageKind.INFO_REQUEST,
-                                                             CitipacMessage.status == MessageStatus.SENT)).all():
+    for message in session.exec(
+        select(CitipacMessage).where(
+            CitipacMessage.kind == MessageKind.INFO_REQUEST, CitipacMessage.status == MessageStatus.SENT
+        )
+    ).all():
         if message.entry_id is not None:
             sent[message.entry_id] += 1
     items = []
     for entry, contributor in rows:
         missing = missing_information(contributor)
-        clock = rules.info_clock(entry.received_on, today, info_received=not missing,
-                                 returned=reversed_.get(_id(entry), 0) >= entry.amount_cents)
+        clock = rules.info_clock(
+            entry.received_on,
+            today,
+            info_received=not missing,
+            returned=reversed_.get(_id(entry), 0) >= entry.amount_cents,
+        )
         if open_only and clock.state in (InfoState.RECEIVED, InfoState.RETURNED):
             continue
-        items.append(InfoItem(entry=entry, contributor=contributor, clock=clock, missing=missing,
-                              requests_sent=sent.get(_id(entry), 0)))
+        items.append(
+            InfoItem(
+                entry=entry,
+                contributor=contributor,
+                clock=clock,
+                missing=missing,
+                requests_sent=sent.get(_id(entry), 0),
+            )
+        )
     return items
 
 
@@ -1118,15 +1431,30 @@ def treasurer_queue(session: Session, viewer: User, today: date | None = None) -
     require_treasurer(viewer)
     today = today or today_in_california()
     info = sorted(flagged_entries(session, today, open_only=True), key=lambda i: (i.clock.due_on, _id(i.entry)))
-    alerts = [(a, c) for a, c in session.exec(
-        select(ComplianceAlert, Contributor).join(Contributor, col(Contributor.id) == ComplianceAlert.contributor_id)
-        .where(col(ComplianceAlert.resolved_at).is_(None))
-        .order_by(col(ComplianceAlert.due_on), col(ComplianceAlert.id))).all()]
-    failed = [(m, c) for m, c in session.exec(
-        select(CitipacMessage, Contributor).join(Contributor, col(Contributor.id) == CitipacMessage.contributor_id)
-        .where(CitipacMessage.status == MessageStatus.FAILED).order_by(col(CitipacMessage.id).desc())).all()]
-    return Queue(info=info, alerts=alerts, pledges=list_pledges(session, viewer, status=PledgeStatus.OPEN),
-                 failed_messages=failed)
+    alerts = [
+        (a, c)
+        for a, c in session.exec(
+            select(ComplianceAlert, Contributor)
+            .join(Contributor, col(Contributor.id) == ComplianceAlert.contributor_id)
+            .where(col(ComplianceAlert.resolved_at).is_(None))
+            .order_by(col(ComplianceAlert.due_on), col(ComplianceAlert.id))
+        ).all()
+    ]
+    failed = [
+        (m, c)
+        for m, c in session.exec(
+            select(CitipacMessage, Contributor)
+            .join(Contributor, col(Contributor.id) == CitipacMessage.contributor_id)
+            .where(CitipacMessage.status == MessageStatus.FAILED)
+            .order_by(col(CitipacMessage.id).desc())
+        ).all()
+    ]
+    return Queue(
+        info=info,
+        alerts=alerts,
+        pledges=list_pledges(session, viewer, status=PledgeStatus.OPEN),
+        failed_messages=failed,
+    )
 
 
 def resolve_alert(session: Session, actor: User, alert_id: int, resolution: str) -> ComplianceAlert:
@@ -1157,12 +1485,15 @@ class Giving:
 
 
 def own_giving(session: Session, official: User) -> Giving:
-    pledges = list(session.exec(select(Pledge).where(Pledge.user_id == official.id)
-                                .order_by(col(Pledge.created_at).desc())).all())
+    pledges = list(
+        session.exec(select(Pledge).where(Pledge.user_id == official.id).order_by(col(Pledge.created_at).desc())).all()
+    )
     rows = session.exec(
-        select(LedgerEntry, Contributor).join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id)
+        select(LedgerEntry, Contributor)
+        .join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id)
         .where(Contributor.user_id == official.id)
-        .order_by(col(LedgerEntry.received_on).desc(), col(LedgerEntry.id).desc())).all()
+        .order_by(col(LedgerEntry.received_on).desc(), col(LedgerEntry.id).desc())
+    ).all()
     entries = [(e, c) for e, c in rows]
     return Giving(pledges=pledges, entries=entries, totals=totals_by_year(e for e, _ in entries))
 
@@ -1193,22 +1524,28 @@ def division_totals(session: Session, viewer: User, year: int) -> list[DivisionT
         select(City.division_id, City.id, LedgerEntry.amount_cents, LedgerEntry.kind)
         .join(Contributor, col(Contributor.id) == LedgerEntry.contributor_id)
         .join(City, col(City.id) == Contributor.official_city_id)
-        .where(col(City.division_id).in_(list(wanted)), col(LedgerEntry.received_on) >= date(year, 1, 1),
-               col(LedgerEntry.received_on) <= date(year, 12, 31))).all()
+        .where(
+            col(City.division_id).in_(list(wanted)),
+            col(LedgerEntry.received_on) >= date(year, 1, 1),
+            col(LedgerEntry.received_on) <= date(year, 12, 31),
+        )
+    ).all()
     cities: dict[int, set[int]] = defaultdict(set)
     for division_id, city_id, cents, kind in rows:
-        total = wanted[int(division_id)]
+        total = wanted[int(division_id or 0)]
         total.received_cents += int(cents)
         if kind is EntryKind.CONTRIBUTION:
             total.contributions += 1
-        cities[int(division_id)].add(int(city_id))
+        cities[int(division_id or 0)].add(int(city_id or 0))
     for division_id, city_ids in cities.items():
         wanted[division_id].contributing_cities = len(city_ids)
     for division_id, cents in session.exec(
-            select(City.division_id, Pledge.amount_cents).join(City, col(City.id) == Pledge.city_id)
-            .where(col(City.division_id).in_(list(wanted)), Pledge.status == PledgeStatus.OPEN)).all():
-        wanted[int(division_id)].open_pledges += 1
-        wanted[int(division_id)].open_pledged_cents += int(cents)
+        select(City.division_id, Pledge.amount_cents)
+        .join(City, col(City.id) == Pledge.city_id)
+        .where(col(City.division_id).in_(list(wanted)), Pledge.status == PledgeStatus.OPEN)
+    ).all():
+        wanted[int(division_id or 0)].open_pledges += 1
+        wanted[int(division_id or 0)].open_pledged_cents += int(cents)
     return list(wanted.values())
 
 
@@ -1216,8 +1553,9 @@ def division_totals(session: Session, viewer: User, year: int) -> list[DivisionT
 # E-mail CitiPAC owes people: receipts, information requests, §84105 notices
 
 
-def _schedule_info_requests(session: Session, today: date, *,
-                            contributor_ids: list[int] | None = None) -> list[CitipacMessage]:
+def _schedule_info_requests(
+    session: Session, today: date, *, contributor_ids: list[int] | None = None
+) -> list[CitipacMessage]:
     """Create the information request due today for each contributor with an open flag (each step at most once).
 
     The clock of a contributor's earliest open flagged contribution drives the schedule (``INFO_REQUEST_DAYS``);
@@ -1234,13 +1572,21 @@ def _schedule_info_requests(session: Session, today: date, *,
         if step is None:
             continue
         anchor = _id(item.entry)
-        sent_steps = session.exec(select(CitipacMessage.step).where(
-            CitipacMessage.kind == MessageKind.INFO_REQUEST, CitipacMessage.entry_id == anchor)).all()
+        sent_steps = session.exec(
+            select(CitipacMessage.step).where(
+                CitipacMessage.kind == MessageKind.INFO_REQUEST, CitipacMessage.entry_id == anchor
+            )
+        ).all()
         if any(s >= step for s in sent_steps):
             continue
-        message = CitipacMessage(kind=MessageKind.INFO_REQUEST, key=f"info_request:{anchor}:{step}",
-                                 contributor_id=contributor_id, entry_id=anchor, step=step,
-                                 to_email=item.contributor.email)
+        message = CitipacMessage(
+            kind=MessageKind.INFO_REQUEST,
+            key=f"info_request:{anchor}:{step}",
+            contributor_id=contributor_id,
+            entry_id=anchor,
+            step=step,
+            to_email=item.contributor.email,
+        )
         if _add_once(session, message) is not None:
             created.append(message)
     session.flush()
@@ -1258,16 +1604,27 @@ def schedule_info_requests(session: Session, today: date | None = None) -> list[
 def stuck_messages(session: Session, older_than_seconds: int) -> list[int]:
     """Pending e-mails whose worker message was lost (created or last tried long enough ago)."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    rows = session.exec(select(CitipacMessage.id).where(
-        CitipacMessage.status == MessageStatus.PENDING, col(CitipacMessage.created_at) <= cutoff)).all()
+    rows = session.exec(
+        select(CitipacMessage.id).where(
+            CitipacMessage.status == MessageStatus.PENDING, col(CitipacMessage.created_at) <= cutoff
+        )
+    ).all()
     return [int(r) for r in rows if r is not None]
 
 
 def sent_this_month(session: Session, kind: MessageKind, now: datetime) -> int:
     start = datetime(now.year, now.month, 1)
-    return int(session.exec(select(func.count()).select_from(CitipacMessage).where(
-        CitipacMessage.kind == kind, CitipacMessage.status == MessageStatus.SENT,
-        col(CitipacMessage.sent_at) >= start)).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(CitipacMessage)
+            .where(
+                CitipacMessage.kind == kind,
+                CitipacMessage.status == MessageStatus.SENT,
+                col(CitipacMessage.sent_at) >= start,
+            )
+        ).one()
+    )
 
 
 @dataclass
@@ -1290,10 +1647,16 @@ def claim_message(session: Session, message_id: int) -> MessageParts | None:
     message = session.get(CitipacMessage, message_id)
     if message is None or message.status is not MessageStatus.PENDING:
         return None
-    claimed = session.execute(update(CitipacMessage).where(
-        col(CitipacMessage.id) == message_id, col(CitipacMessage.status) == MessageStatus.PENDING,
-        col(CitipacMessage.attempts) == message.attempts).values(attempts=message.attempts + 1)
-        .execution_options(synchronize_session=False))
+    claimed = session.execute(
+        update(CitipacMessage)
+        .where(
+            col(CitipacMessage.id) == message_id,
+            col(CitipacMessage.status) == MessageStatus.PENDING,
+            col(CitipacMessage.attempts) == message.attempts,
+        )
+        .values(attempts=message.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         return None
@@ -1306,10 +1669,15 @@ def claim_message(session: Session, message_id: int) -> MessageParts | None:
     missing = missing_information(contributor)
     clock = rules.info_clock(entry.received_on, today_in_california()) if entry is not None else None
     year = entry.received_on.year if entry is not None else now.year
-    return MessageParts(message=message, contributor=contributor, entry=entry,
-                        paid_for=rules.paid_for_required(message.kind.value, sent_this_month(session, message.kind,
-                                                                                              now)),
-                        missing=missing, clock=clock, year_total_cents=year_total(session, _id(contributor), year))
+    return MessageParts(
+        message=message,
+        contributor=contributor,
+        entry=entry,
+        paid_for=rules.paid_for_required(message.kind.value, sent_this_month(session, message.kind, now)),
+        missing=missing,
+        clock=clock,
+        year_total_cents=year_total(session, _id(contributor), year),
+    )
 
 
 def mark_message_sent(session: Session, message_id: int, provider_message_id: str, paid_for: bool) -> None:
@@ -1322,8 +1690,9 @@ def mark_message_sent(session: Session, message_id: int, provider_message_id: st
     if message.kind is MessageKind.NOTICE_84105 and message.entry_id is not None:
         entry = session.get(LedgerEntry, message.entry_id)
         year = entry.received_on.year if entry else utcnow().year
-        alert = session.exec(select(ComplianceAlert).where(
-            ComplianceAlert.key == f"notice_84105:{message.contributor_id}:{year}")).first()
+        alert = session.exec(
+            select(ComplianceAlert).where(ComplianceAlert.key == f"notice_84105:{message.contributor_id}:{year}")
+        ).first()
         if alert is not None and alert.resolved_at is None:
             alert.resolved_at = utcnow()
             alert.resolution = f"Notice e-mailed to {message.to_email} on {today_in_california():%Y-%m-%d}."

@@ -135,8 +135,10 @@ def render_letter(session: Session, letter_id: int) -> bool:
     try:
         session.commit()
     except StaleDataError:
-        session.rollback()  # another worker rendered it first
-        storage_path(relative).unlink(missing_ok=True)
+        session.rollback()  # another worker rendered it first; its file stays (it may be this very file)
+        session.refresh(letter)
+        if letter.pdf_path != relative:
+            storage_path(relative).unlink(missing_ok=True)
         return False
     return True
 

@@ -544,7 +544,7 @@ def letter_page(session: Session, letter_id: int, user: User) -> LetterPage:
         draft = draft_for(session, campaign, city, user)
     packet = None
     portal = [d for d in deliveries if d.channel is Channel.PORTAL]
-    if portal and letter.pdf_path:
+    if portal:
         packet = PortalPacket(
             subject=letter.subject,
             bill=bill.label,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:30:02.018664
+Create Date: 2026-11-26 23:55:07.706791
 """
 from collections.abc import Sequence
 
@@ -229,6 +229,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_user_email'), ['email'], unique=True)
         batch_op.create_index(batch_op.f('ix_user_role'), ['role'], unique=False)
 
+    op.create_table('agendaitem',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bill_id', sa.Integer(), nullable=False),
+    sa.Column('position', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('hot', sa.Boolean(), nullable=False),
+    sa.Column('policy_area', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('talking_points', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bill_id'], ['bill.id'], ),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('agendaitem', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_agendaitem_bill_id'), ['bill_id'], unique=True)
+        batch_op.create_index(batch_op.f('ix_agendaitem_hot'), ['hot'], unique=False)
+
+    op.create_table('alertoptout',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alertoptout', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alertoptout_email'), ['email'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alertoptout_user_id'), ['user_id'], unique=True)
+
     op.create_table('apitoken',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -279,6 +309,119 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_campaign_bill_id'), ['bill_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_status'), ['status'], unique=False)
 
+    op.create_table('citipac_contributor',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('individual', 'committee', 'business', 'party', 'small_contributor_committee', 'anonymous', name='citipac_contributorkind', native_enum=False, length=32), nullable=False),
+    sa.Column('name_title', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('first_name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('last_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('name_suffix', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('organization_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('street', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('city', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('zip_code', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('occupation', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('employer', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('self_employed', sa.Boolean(), nullable=False),
+    sa.Column('committee_sos_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('committee_treasurer', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('official_city_id', sa.Integer(), nullable=True),
+    sa.Column('info_received_on', sa.Date(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('lock_counter', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['official_city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('citipac_contributor', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_contributor_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_contributor_last_name'), ['last_name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_contributor_official_city_id'), ['official_city_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_contributor_organization_name'), ['organization_name'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_contributor_user_id'), ['user_id'], unique=False)
+
+    op.create_table('citipac_election',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('election_on', sa.Date(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('citipac_election', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_election_election_on'), ['election_on'], unique=True)
+
+    op.create_table('citipac_state_limit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('set_by_id', sa.Integer(), nullable=True),
+    sa.Column('set_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['set_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('citipac_state_limit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_state_limit_year'), ['year'], unique=True)
+
+    op.create_table('committeerule',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('weekday', sa.Integer(), nullable=False),
+    sa.Column('at_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+    sa.Column('source_url', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('checked_on', sa.Date(), nullable=True),
+    sa.Column('accepts_portal', sa.Boolean(), nullable=False),
+    sa.Column('accepts_email', sa.Boolean(), nullable=False),
+    sa.Column('accepts_mail', sa.Boolean(), nullable=False),
+    sa.Column('listing', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('committeerule', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committeerule_committee_id'), ['committee_id'], unique=True)
+
+    op.create_table('hearing',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=False),
+    sa.Column('hearing_date', sa.Date(), nullable=False),
+    sa.Column('hearing_time', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
+    sa.Column('room', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+    sa.Column('notes', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('hearing', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hearing_committee_id'), ['committee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hearing_hearing_date'), ['hearing_date'], unique=False)
+
+    op.create_table('lettertemplate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('archived', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
     op.create_table('magiclink',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -307,6 +450,89 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('usersession', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_usersession_user_id'), ['user_id'], unique=False)
+
+    op.create_table('alertrun',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('stage_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('sent', sa.Integer(), nullable=False),
+    sa.Column('failed', sa.Integer(), nullable=False),
+    sa.Column('mail_calls', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('last_progress_at', sa.DateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('alertrun', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alertrun_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alertrun_status'), ['status'], unique=False)
+
+    op.create_table('campaignplan',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('hearing_id', sa.Integer(), nullable=True),
+    sa.Column('deadline_overridden', sa.Boolean(), nullable=False),
+    sa.Column('audience_divisions', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('audience_cities', sa.Text(), nullable=False),
+    sa.Column('audience_roles', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('citipac_ask', sa.Boolean(), nullable=False),
+    sa.Column('requires_approval', sa.Boolean(), nullable=False),
+    sa.Column('launched_at', sa.DateTime(), nullable=True),
+    sa.Column('launched_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['hearing_id'], ['hearing.id'], ),
+    sa.ForeignKeyConstraint(['launched_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('campaignplan', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaignplan_campaign_id'), ['campaign_id'], unique=True)
+        batch_op.create_index(batch_op.f('ix_campaignplan_hearing_id'), ['hearing_id'], unique=False)
+
+    op.create_table('campaignstage',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('stage_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=True),
+    sa.Column('bill_version_date', sa.Date(), nullable=True),
+    sa.Column('hearing_id', sa.Integer(), nullable=True),
+    sa.Column('deadline', sa.DateTime(), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('opened_at', sa.DateTime(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
+    sa.ForeignKeyConstraint(['hearing_id'], ['hearing.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'stage_key', name='uq_campaign_stage')
+    )
+    with op.batch_alter_table('campaignstage', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaignstage_campaign_id'), ['campaign_id'], unique=False)
+
+    op.create_table('citipac_ask',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('suggested_amounts', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('citipac_ask', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_ask_active'), ['active'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ask_campaign_id'), ['campaign_id'], unique=False)
 
     op.create_table('letter',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -349,6 +575,72 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_letter_signer_id'), ['signer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_letter_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_letter_status_changed_at'), ['status_changed_at'], unique=False)
+
+    op.create_table('lettertemplateversion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('template_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['template_id'], ['lettertemplate.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('template_id', 'number', name='uq_template_version_number')
+    )
+    with op.batch_alter_table('lettertemplateversion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_lettertemplateversion_template_id'), ['template_id'], unique=False)
+
+    op.create_table('campaignvariant',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('target_group', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('slot', sa.Integer(), nullable=False),
+    sa.Column('template_version_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['template_version_id'], ['lettertemplateversion.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'target_group', 'slot', name='uq_campaign_variant_slot')
+    )
+    with op.batch_alter_table('campaignvariant', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_campaignvariant_campaign_id'), ['campaign_id'], unique=False)
+
+    op.create_table('citipac_pledge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=True),
+    sa.Column('ask_id', sa.Integer(), nullable=True),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('source', sa.Enum('personal', 'business', 'own_committee', name='citipac_fundssource', native_enum=False, length=16), nullable=False),
+    sa.Column('account_holder', sa.Enum('personal', 'business', 'campaign_committee', 'city', name='citipac_accountholder', native_enum=False, length=20), nullable=False),
+    sa.Column('method', sa.Enum('check', 'card', 'ach', 'cash', name='citipac_paymentmethod', native_enum=False, length=8), nullable=False),
+    sa.Column('payer_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('payer_street', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('payer_city', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('payer_state', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('payer_zip', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('payer_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('occupation', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('employer', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('committee_sos_id', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('attestation', sa.Text(), nullable=False),
+    sa.Column('attested_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.Enum('open', 'fulfilled', 'cancelled', name='citipac_pledgestatus', native_enum=False, length=12), nullable=False),
+    sa.Column('contributor_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['ask_id'], ['citipac_ask.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['contributor_id'], ['citipac_contributor.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('citipac_pledge', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_pledge_ask_id'), ['ask_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_pledge_city_id'), ['city_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_pledge_contributor_id'), ['contributor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_pledge_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_pledge_user_id'), ['user_id'], unique=False)
 
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -399,6 +691,51 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotencykey', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotencykey_user_id'), ['user_id'], unique=False)
 
+    op.create_table('letterreview',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('local_note', sa.Text(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['signer_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('letterreview', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letterreview_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letterreview_letter_id'), ['letter_id'], unique=True)
+        batch_op.create_index(batch_op.f('ix_letterreview_status'), ['status'], unique=False)
+
+    op.create_table('reconfirmrequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=False),
+    sa.Column('old_letter_id', sa.Integer(), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=False),
+    sa.Column('stage_key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('notified_at', sa.DateTime(), nullable=True),
+    sa.Column('confirmed_letter_id', sa.Integer(), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['confirmed_letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['old_letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['signer_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('old_letter_id', 'stage_key', name='uq_reconfirm_letter_stage')
+    )
+    with op.batch_alter_table('reconfirmrequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reconfirmrequest_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reconfirmrequest_old_letter_id'), ['old_letter_id'], unique=False)
+
     op.create_table('signaturerequest',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('letter_id', sa.Integer(), nullable=False),
@@ -412,15 +749,175 @@ def upgrade() -> None:
     with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signaturerequest_letter_id'), ['letter_id'], unique=False)
 
+    op.create_table('alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=True),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('claim', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('reconfirm_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['reconfirm_id'], ['reconfirmrequest.id'], ),
+    sa.ForeignKeyConstraint(['run_id'], ['alertrun.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_id', 'user_id', name='uq_alert_run_user')
+    )
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_claim'), ['claim'], unique=False)
+        batch_op.create_index('ix_alert_run_status', ['run_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_user_id'), ['user_id'], unique=False)
+
+    op.create_table('citipac_ledger_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('contribution', 'refund', 'correction', name='citipac_entrykind', native_enum=False, length=16), nullable=False),
+    sa.Column('contributor_id', sa.Integer(), nullable=False),
+    sa.Column('reverses_entry_id', sa.Integer(), nullable=True),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('method', sa.Enum('check', 'card', 'ach', 'cash', name='citipac_paymentmethod', native_enum=False, length=8), nullable=False),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('earmark', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('for_state_candidates', sa.Boolean(), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=True),
+    sa.Column('memo', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('ytd_cents', sa.BigInteger(), nullable=False),
+    sa.Column('info_required', sa.Boolean(), nullable=False),
+    sa.Column('info_due_on', sa.Date(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+    sa.ForeignKeyConstraint(['contributor_id'], ['citipac_contributor.id'], ),
+    sa.ForeignKeyConstraint(['pledge_id'], ['citipac_pledge.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['reverses_entry_id'], ['citipac_ledger_entry.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('request_key')
+    )
+    with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_contributor_id'), ['contributor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_pledge_id'), ['pledge_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_received_on'), ['received_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'), ['recorded_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'), ['reverses_entry_id'], unique=False)
+
+    op.create_table('citipac_alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('notice_84105', 'major_donor', 'report_24h', name='citipac_alertkind', native_enum=False, length=20), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('contributor_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('election_id', sa.Integer(), nullable=True),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('detail', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.Column('resolution', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['contributor_id'], ['citipac_contributor.id'], ),
+    sa.ForeignKeyConstraint(['election_id'], ['citipac_election.id'], ),
+    sa.ForeignKeyConstraint(['entry_id'], ['citipac_ledger_entry.id'], ),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('citipac_alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_alert_contributor_id'), ['contributor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_alert_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_alert_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_alert_resolved_at'), ['resolved_at'], unique=False)
+
+    op.create_table('citipac_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('receipt', 'info_request', 'notice_84105', name='citipac_messagekind', native_enum=False, length=20), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('contributor_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=True),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('to_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sent', 'failed', name='citipac_messagestatus', native_enum=False, length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('paid_for_disclaimer', sa.Boolean(), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['contributor_id'], ['citipac_contributor.id'], ),
+    sa.ForeignKeyConstraint(['entry_id'], ['citipac_ledger_entry.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('citipac_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_message_contributor_id'), ['contributor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_message_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_message_entry_id'), ['entry_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_message_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_message_sent_at'), ['sent_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_message_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('citipac_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_message_status'))
+        batch_op.drop_index(batch_op.f('ix_citipac_message_sent_at'))
+        batch_op.drop_index(batch_op.f('ix_citipac_message_kind'))
+        batch_op.drop_index(batch_op.f('ix_citipac_message_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_message_created_at'))
+        batch_op.drop_index(batch_op.f('ix_citipac_message_contributor_id'))
+
+    op.drop_table('citipac_message')
+    with op.batch_alter_table('citipac_alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_alert_resolved_at'))
+        batch_op.drop_index(batch_op.f('ix_citipac_alert_kind'))
+        batch_op.drop_index(batch_op.f('ix_citipac_alert_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_alert_contributor_id'))
+
+    op.drop_table('citipac_alert')
+    with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_received_on'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_pledge_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_kind'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_contributor_id'))
+
+    op.drop_table('citipac_ledger_entry')
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_user_id'))
+        batch_op.drop_index('ix_alert_run_status')
+        batch_op.drop_index(batch_op.f('ix_alert_claim'))
+        batch_op.drop_index(batch_op.f('ix_alert_campaign_id'))
+
+    op.drop_table('alert')
     with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signaturerequest_letter_id'))
 
     op.drop_table('signaturerequest')
+    with op.batch_alter_table('reconfirmrequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reconfirmrequest_old_letter_id'))
+        batch_op.drop_index(batch_op.f('ix_reconfirmrequest_campaign_id'))
+
+    op.drop_table('reconfirmrequest')
+    with op.batch_alter_table('letterreview', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letterreview_status'))
+        batch_op.drop_index(batch_op.f('ix_letterreview_letter_id'))
+        batch_op.drop_index(batch_op.f('ix_letterreview_campaign_id'))
+
+    op.drop_table('letterreview')
     with op.batch_alter_table('idempotencykey', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotencykey_user_id'))
 
@@ -433,6 +930,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_legislator_id'))
 
     op.drop_table('delivery')
+    with op.batch_alter_table('citipac_pledge', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_pledge_user_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_pledge_status'))
+        batch_op.drop_index(batch_op.f('ix_citipac_pledge_contributor_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_pledge_city_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_pledge_ask_id'))
+
+    op.drop_table('citipac_pledge')
+    with op.batch_alter_table('campaignvariant', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaignvariant_campaign_id'))
+
+    op.drop_table('campaignvariant')
+    with op.batch_alter_table('lettertemplateversion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lettertemplateversion_template_id'))
+
+    op.drop_table('lettertemplateversion')
     with op.batch_alter_table('letter', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_letter_status_changed_at'))
         batch_op.drop_index(batch_op.f('ix_letter_status'))
@@ -445,6 +958,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_letter_campaign_id'))
 
     op.drop_table('letter')
+    with op.batch_alter_table('citipac_ask', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_ask_campaign_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ask_active'))
+
+    op.drop_table('citipac_ask')
+    with op.batch_alter_table('campaignstage', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaignstage_campaign_id'))
+
+    op.drop_table('campaignstage')
+    with op.batch_alter_table('campaignplan', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaignplan_hearing_id'))
+        batch_op.drop_index(batch_op.f('ix_campaignplan_campaign_id'))
+
+    op.drop_table('campaignplan')
+    with op.batch_alter_table('alertrun', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alertrun_status'))
+        batch_op.drop_index(batch_op.f('ix_alertrun_campaign_id'))
+
+    op.drop_table('alertrun')
     with op.batch_alter_table('usersession', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_usersession_user_id'))
 
@@ -453,6 +985,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_magiclink_user_id'))
 
     op.drop_table('magiclink')
+    op.drop_table('lettertemplate')
+    with op.batch_alter_table('hearing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hearing_hearing_date'))
+        batch_op.drop_index(batch_op.f('ix_hearing_committee_id'))
+
+    op.drop_table('hearing')
+    with op.batch_alter_table('committeerule', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committeerule_committee_id'))
+
+    op.drop_table('committeerule')
+    with op.batch_alter_table('citipac_state_limit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_state_limit_year'))
+
+    op.drop_table('citipac_state_limit')
+    with op.batch_alter_table('citipac_election', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_election_election_on'))
+
+    op.drop_table('citipac_election')
+    with op.batch_alter_table('citipac_contributor', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_contributor_user_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_contributor_organization_name'))
+        batch_op.drop_index(batch_op.f('ix_citipac_contributor_official_city_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_contributor_last_name'))
+        batch_op.drop_index(batch_op.f('ix_citipac_contributor_kind'))
+
+    op.drop_table('citipac_contributor')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_status'))
         batch_op.drop_index(batch_op.f('ix_campaign_bill_id'))
@@ -468,6 +1026,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_apitoken_user_id'))
 
     op.drop_table('apitoken')
+    with op.batch_alter_table('alertoptout', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alertoptout_user_id'))
+        batch_op.drop_index(batch_op.f('ix_alertoptout_email'))
+
+    op.drop_table('alertoptout')
+    with op.batch_alter_table('agendaitem', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_agendaitem_hot'))
+        batch_op.drop_index(batch_op.f('ix_agendaitem_bill_id'))
+
+    op.drop_table('agendaitem')
     with op.batch_alter_table('user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_role'))
         batch_op.drop_index(batch_op.f('ix_user_email'))

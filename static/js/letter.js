@@ -45,7 +45,6 @@
   function setUpStatus(section) {
     var url = section.getAttribute("data-status-url");
     var label = document.getElementById("letter-status-label");
-    var pdf = document.getElementById("letter-pdf");
     var noJs = section.querySelector(".no-js");
     var settledAt = section.getAttribute("data-in-flight") === "true" ? null : Date.now();
     if (noJs) {
@@ -57,8 +56,13 @@
         label.textContent = letter.status_label;
         label.parentNode.className = "letter-status status-" + letter.status;
       }
-      if (pdf && letter.pdf_url) {
-        pdf.hidden = false;
+      if (letter.pdf_url) {
+        Array.prototype.forEach.call(document.querySelectorAll("[data-pdf-link]"), function (el) {
+          el.hidden = false;
+        });
+        Array.prototype.forEach.call(document.querySelectorAll("[data-pdf-pending]"), function (el) {
+          el.hidden = true;
+        });
       }
       letter.recipients.forEach(function (recipient, index) {
         var row = document.querySelector('tr[data-recipient="' + index + '"]');

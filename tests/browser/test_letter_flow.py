@@ -38,13 +38,18 @@ def logged_in(page: Any, live_server: str, user: User) -> None:
     page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": live_server}])
 
 
-def test_official_sends_a_letter_and_follows_it_to_sent(live_server: str, page: Any, worker: Any,
-                                                        memory_mailer: MemoryMailer) -> None:
+def test_official_sends_a_letter_and_follows_it_to_sent(
+    live_server: str, page: Any, worker: Any, memory_mailer: MemoryMailer
+) -> None:
     with session_scope() as session:
         mayor = create_user(session, role=Role.OFFICIAL, city_geoid="0664000", may_sign=True, title="Mayor")
         bill = session.exec(select(Bill).where(Bill.measure_type == "SB", Bill.number == 1256)).one()
-        campaign = create_campaign(session, bill_id=bill.id or 0, position=Position.SUPPORT,
-                                   talking_points="Keeps subdivision review local and timely.")
+        campaign = create_campaign(
+            session,
+            bill_id=bill.id or 0,
+            position=Position.SUPPORT,
+            talking_points="Keeps subdivision review local and timely.",
+        )
     logged_in(page, live_server, mayor)
 
     page.goto(f"{live_server}/campaigns/{campaign.id}")
@@ -60,6 +65,8 @@ def test_official_sends_a_letter_and_follows_it_to_sent(live_server: str, page: 
     assert page.locator("#local-note-count").inner_text().startswith("50 of 1,500 characters")
     screenshot(page, "action-page")
     page.get_by_role("button", name="Send the letter").click()
+    page.wait_for_load_state()
+    print(page.url, page.inner_text("main")[:600])
     page.wait_for_url(re.compile(r"/letters/\d+$"))
     worker.drain()
 

@@ -1,24 +1,172 @@
-"""Fixtures for the campaigns tests."""
+"""Fixtures for the campaign console tests: staff and officials, draft campaigns on real bills, bills of our own
+(tests that amend or move a bill never touch the shipped reference data), fresh queues, and mailers.
+
+Each test restricts its campaign's audience to cities it names, so the officials other tests create elsewhere never
+receive its alerts; officials a test creates in bulk are deactivated afterwards.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
+from sqlalchemy import insert, update
+from sqlmodel import Session, col, select
 
 from advocacy.accounts.models import Role, User
-from advocacy.db import session_scope
+from advocacy.campaigns import agenda, wizard
+from advocacy.campaigns.models import Campaign, Position
+from advocacy.db import session_scope, utcnow
+from advocacy.directory.models import Bill, City, Committee
+from advocacy.mail import MemoryMailer, SendGridMailer, reset_mailer
 from tests.helpers import create_user
+
+# Small member cities the other packages' tests do not use: each test takes its own.
+QUIET_CITIES = ["Yreka", "Weed", "Dorris", "Tulelake", "Montague", "Etna", "Fort Jones", "Dunsmuir", "Mount Shasta",
+                "Alturas", "Susanville", "Crescent City", "Ferndale", "Blue Lake", "Trinidad", "Rio Dell"]
+_numbers = itertools.count(int(uuid.uuid4().int % 40_000) + 50_000)
+
+
+def city_named(session: Session, name: str) -> City:
+    city = session.exec(select(City).where(City.name == name)).first()
+    assert city is not None, name
+    return city
+
+
+def bill_by_label(session: Session, label: str) -> Bill:
+    measure, _, number = label.partition(" ")
+    bill = session.exec(select(Bill).where(Bill.measure_type == measure, Bill.number == int(number))).first()
+    assert bill is not None, label
+    return bill
+
+
+def committee_named(session: Session, chamber: str, name: str) -> Committee:
+    committee = session.exec(select(Committee).where(Committee.chamber == chamber, Committee.name == name)).first()
+    assert committee is not None, f"{chamber} {name}"
+    return committee
+
+
+@pytest.fixture(autouse=True)
+def _empty_queues() -> Iterator[None]:
+    """No test inherits another's unprocessed messages (alerts, and letters queued by officials' presses)."""
+    import dramatiq
+
+    from advocacy.jobs import import_actors
+
+    import_actors()
+    broker = dramatiq.get_broker()
+
+    def flush() -> None:
+        for queue in ("alerts", "letters"):
+            broker.declare_queue(queue)
+            broker.flush(queue)
+            if isinstance(broker, StubBroker):
+                broker.flush(dq_name(queue))
+
+    flush()
+    yield
+    flush()
 
 
 @pytest.fixture()
-def make_official_in(loaded_data: dict[str, int]) -> Callable[..., User]:
-    """A user of ``role`` (an official of Sacramento by default, who may sign)."""
+def staff(loaded_data: dict[str, int]) -> User:
+    with session_scope() as session:
+        return create_user(session, role=Role.STAFF, name=f"Casey Staff {uuid.uuid4().hex[:4]}")
 
-    def make(role: Role = Role.OFFICIAL) -> User:
+
+@pytest.fixture()
+def make_official(loaded_data: dict[str, int]) -> Callable[..., User]:
+    def make(city: str = "Yreka", *, may_sign: bool = True, title: str = "Mayor") -> User:
         with session_scope() as session:
-            return create_user(session, role=role, may_sign=role is Role.OFFICIAL,
-                               title="Mayor" if role is Role.OFFICIAL else "")
+            geoid = city_named(session, city).geoid
+            return create_user(session, role=Role.OFFICIAL, city_geoid=geoid, may_sign=may_sign, title=title,
+                               name=f"Robin Example {uuid.uuid4().hex[:5]}")
+
+    return make
+
+
+@pytest.fixture()
+def bulk_officials(loaded_data: dict[str, int]) -> Iterator[Callable[[str, int], list[int]]]:
+    """``make(city, n)``: n officials of a city inserted at once (plainly fictional); deactivated afterwards."""
+    made: list[int] = []
+
+    def make(city: str, count: int) -> list[int]:
+        tag = uuid.uuid4().hex[:8]
+        with session_scope() as session:
+            city_id = city_named(session, city).id
+            session.execute(insert(User), [
+                {"email": f"bulk-{tag}-{i}@officials.test.example", "name": f"Pat Example {tag} {i}",
+                 "role": Role.OFFICIAL, "title": "Council Member", "city_id": city_id, "may_sign": False,
+                 "is_treasurer": False, "active": True, "created_at": utcnow()}
+                for i in range(count)
+            ])
+            session.commit()
+            ids = list(session.exec(select(User.id).where(col(User.email).like(f"bulk-{tag}-%"))).all())
+        made.extend(i for i in ids if i is not None)
+        return [i for i in ids if i is not None]
+
+    yield make
+    if made:
+        with session_scope() as session:
+            session.execute(update(User).where(col(User.id).in_(made)).values(active=False))
+            session.commit()
+
+
+@pytest.fixture()
+def memory_mailer() -> Iterator[MemoryMailer]:
+    mailer = MemoryMailer()
+    reset_mailer(mailer)
+    yield mailer
+    reset_mailer(None)
+
+
+@pytest.fixture()
+def sendgrid(fake_sendgrid: Any) -> Iterator[Any]:
+    """The real SendGrid client (through SendGridMailer) against the local fake; yields the fake."""
+    reset_mailer(SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url, timeout=5.0))
+    yield fake_sendgrid
+    reset_mailer(None)
+
+
+@pytest.fixture()
+def make_campaign(staff: User) -> Callable[..., Campaign]:
+    """A draft campaign on a real bill, its audience the given cities, its deadline a week away (by hand)."""
+
+    def make(label: str = "SB 1256", position: Position = Position.SUPPORT, cities: list[str] | None = None,
+             days: int = 7, **plan: Any) -> Campaign:
+        with session_scope() as session:
+            bill = bill_by_label(session, label)
+            campaign = wizard.start_campaign(session, wizard.BillStep(
+                bill_id=bill.id or 0, position=position.value, title=f"Test {label} {uuid.uuid4().hex[:6]}",
+                talking_points="Keeps local decisions with local councils."), staff)
+            wizard.update_audience(session, campaign.id or 0, division_ids=[], cities=cities or ["Yreka"], roles=[])
+            deadline = utcnow() + timedelta(days=days)
+            local = deadline.replace(tzinfo=None)
+            wizard.update_deadline(session, campaign.id or 0, wizard.DeadlineStep(
+                override_date=(local - timedelta(hours=8)).date(), citipac_ask=plan.get("citipac_ask", False),
+                requires_approval=plan.get("requires_approval", False)))
+            return wizard._campaign(session, campaign.id or 0)
+
+    return make
+
+
+@pytest.fixture()
+def own_bill(staff: User) -> Callable[..., Bill]:
+    """A bill of our own (not in the shipped data), before a real committee: safe to amend and move."""
+
+    def make(committee: str = "Assembly Local Government", version: str = "2026-03-02") -> Bill:
+        label = f"AB {next(_numbers)}"
+        with session_scope() as session:
+            agenda.import_rows(session, [agenda.AgendaInput(
+                label=label, title="Local government: test measure for the console", author="Test Author",
+                committee=committee, version_date=agenda._date(version), position="Support",
+                talking_points="Point one.\nPoint two.")], staff)
+            return bill_by_label(session, label)
 
     return make

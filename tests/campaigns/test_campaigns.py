@@ -14,7 +14,7 @@ from advocacy.campaigns.service import create_campaign, stage_of
 from advocacy.db import session_scope
 from advocacy.directory.models import Bill, City, CommitteeMembership
 from advocacy.directory.service import committee_members
-from tests.helpers import create_user, login
+from tests.helpers import login
 
 
 def bill(session: Any, measure: str, number: int) -> Bill:
@@ -28,7 +28,7 @@ def test_stage_names_the_committee_the_governor_or_the_floor_at_the_bills_versio
         stage = stage_of(session, support)
         assert stage.committee is not None and stage.committee.id == sb1256.committee_id
         assert stage.label == "Assembly Committee on Local Government"
-        version = (sb1256.version_date or sb1256.introduced_date)
+        version = sb1256.version_date or sb1256.introduced_date
         assert stage.key == f"committee:{stage.committee.ocd_id}@{version}"
 
         sb1426 = bill(session, "SB", 1426)
@@ -63,10 +63,20 @@ def test_demo_campaigns_use_real_bills_before_committees_with_members(loaded_dat
 def test_campaign_pages(client: Any, make_official_in: Any) -> None:
     with session_scope() as session:
         sb1256 = bill(session, "SB", 1256)
-        active = create_campaign(session, bill_id=sb1256.id or 0, position=Position.SUPPORT,
-                                 title=f"Active {uuid.uuid4().hex[:6]}", talking_points="Local review works.")
-        draft = create_campaign(session, bill_id=sb1256.id or 0, position=Position.OPPOSE,
-                                title=f"Draft {uuid.uuid4().hex[:6]}", status=CampaignStatus.DRAFT)
+        active = create_campaign(
+            session,
+            bill_id=sb1256.id or 0,
+            position=Position.SUPPORT,
+            title=f"Active {uuid.uuid4().hex[:6]}",
+            talking_points="Local review works.",
+        )
+        draft = create_campaign(
+            session,
+            bill_id=sb1256.id or 0,
+            position=Position.OPPOSE,
+            title=f"Draft {uuid.uuid4().hex[:6]}",
+            status=CampaignStatus.DRAFT,
+        )
         sacramento = session.exec(select(City).where(City.geoid == "0664000")).one()
     official = make_official_in()
     login(client, official)
@@ -75,8 +85,15 @@ def test_campaign_pages(client: Any, make_official_in: Any) -> None:
     assert f'href="/campaigns/{active.id}"' in listing.text and f'href="/campaigns/{draft.id}"' not in listing.text
     page = client.get(f"/campaigns/{active.id}")
     assert page.status_code == 200
-    for expected in ("SB 1256", "Support", "Local review works.", "Assembly Committee on Local Government",
-                     'maxlength="1500"', "Send the letter", "The letter, exactly as it will be sent"):
+    for expected in (
+        "SB 1256",
+        "Support",
+        "Local review works.",
+        "Assembly Committee on Local Government",
+        'maxlength="1500"',
+        "Send the letter",
+        "The letter, exactly as it will be sent",
+    ):
         assert expected in page.text, expected
     assert client.get(f"/campaigns/{draft.id}").status_code == 404
 
@@ -96,6 +113,7 @@ def test_committee_members_exist_for_the_demo_stages(loaded_data: Any) -> None:
         for campaign in session.exec(select(Campaign).where(Campaign.title.startswith("Demo: "))).all():  # type: ignore[attr-defined]
             stage = stage_of(session, campaign)
             if stage.committee is not None:
-                members = session.exec(select(CommitteeMembership).where(
-                    CommitteeMembership.committee_id == stage.committee.id)).all()
+                members = session.exec(
+                    select(CommitteeMembership).where(CommitteeMembership.committee_id == stage.committee.id)
+                ).all()
                 assert any(m.role == "chair" for m in members)

@@ -11,8 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from dramatiq.brokers.stub import StubBroker
-from dramatiq.common import dq_name
 from sqlmodel import Session, select
 
 from advocacy.accounts.models import Role, User
@@ -43,26 +41,19 @@ def city_by_geoid(session: Session, geoid: str) -> City:
 
 
 @pytest.fixture(autouse=True)
-def _empty_letter_queue() -> Iterator[None]:
-    """No test inherits another's unprocessed nudges (tests without a worker leave their render messages queued;
-    on Redis they would even outlive the run)."""
+def _empty_queues() -> Iterator[None]:
+    """No test inherits unprocessed messages: tests without a worker leave their nudges queued (on Redis they even
+    outlive the run), and another package's leftover e-mail would take the fake SendGrid's scripted answers."""
     import dramatiq
 
     from advocacy.jobs import import_actors
-    from advocacy.letters.actors import QUEUE
 
     import_actors()
     broker = dramatiq.get_broker()
-    broker.declare_queue(QUEUE)
 
-    def flush() -> None:
-        broker.flush(QUEUE)
-        if isinstance(broker, StubBroker):  # the Redis broker's flush empties the delay queue too
-            broker.flush(dq_name(QUEUE))
-
-    flush()
+    broker.flush_all()  # delay queues included, on both brokers
     yield
-    flush()
+    broker.flush_all()
 
 
 @pytest.fixture()
@@ -108,12 +99,23 @@ def make_campaign(loaded_data: dict[str, int]) -> Callable[..., Campaign]:
 def make_official(loaded_data: dict[str, int]) -> Callable[..., User]:
     """An official of a city (Sacramento by default); plainly fictional names."""
 
-    def make(*, may_sign: bool = True, geoid: str = SACRAMENTO, title: str = "Mayor", role: Role = Role.OFFICIAL,
-             name: str | None = None) -> User:
+    def make(
+        *,
+        may_sign: bool = True,
+        geoid: str = SACRAMENTO,
+        title: str = "Mayor",
+        role: Role = Role.OFFICIAL,
+        name: str | None = None,
+    ) -> User:
         suffix = uuid.uuid4().hex[:6]
         with session_scope() as session:
-            return create_user(session, role=role, city_geoid=geoid if role is Role.OFFICIAL else None,
-                               may_sign=may_sign and role is Role.OFFICIAL, title=title if role is Role.OFFICIAL else "",
-                               name=name or f"Alex Example {suffix}")
+            return create_user(
+                session,
+                role=role,
+                city_geoid=geoid if role is Role.OFFICIAL else None,
+                may_sign=may_sign and role is Role.OFFICIAL,
+                title=title if role is Role.OFFICIAL else "",
+                name=name or f"Alex Example {suffix}",
+            )
 
     return make

@@ -28,8 +28,9 @@ def letter_and_emails(letter_id: int) -> tuple[Letter, list[Delivery]]:
     with session_scope() as session:
         letter = session.get(Letter, letter_id)
         assert letter is not None
-        emails = session.exec(select(Delivery).where(Delivery.letter_id == letter_id,
-                                                     Delivery.channel == Channel.EMAIL)).all()
+        emails = session.exec(
+            select(Delivery).where(Delivery.letter_id == letter_id, Delivery.channel == Channel.EMAIL)
+        ).all()
         return letter, list(emails)
 
 
@@ -57,8 +58,9 @@ def test_429_honouring_retry_after_then_5xx_then_202_delivers_once(
     assert not alerts(sendgrid)
 
 
-def test_a_timeout_is_retried_and_delivers_once(worker: Any, sendgrid: Any, make_campaign: Any,
-                                                make_official: Any) -> None:
+def test_a_timeout_is_retried_and_delivers_once(
+    worker: Any, sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
     # The first request gets no answer within the client's 1 s timeout (and is then refused, as a real timeout
     # that never reached SendGrid would be); the retry is accepted.
     sendgrid.hang(2.5)
@@ -74,8 +76,9 @@ def test_a_timeout_is_retried_and_delivers_once(worker: Any, sendgrid: Any, make
     assert all(d.status is DeliveryStatus.ACCEPTED for d in emails)
 
 
-def test_400_is_final_with_its_reason_and_staff_alerted(worker: Any, sendgrid: Any, make_campaign: Any,
-                                                        make_official: Any) -> None:
+def test_400_is_final_with_its_reason_and_staff_alerted(
+    worker: Any, sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
     sendgrid.script(400)
     letter_id = send(make_campaign, make_official)
     worker.drain()
@@ -88,8 +91,9 @@ def test_400_is_final_with_its_reason_and_staff_alerted(worker: Any, sendgrid: A
     assert f"Letter {letter_id}" in alert["subject"] and "(400)" in alert["content"][0]["value"]
 
 
-def test_past_the_retry_cap_deliveries_fail_and_show_it(worker: Any, sendgrid: Any, make_campaign: Any,
-                                                       make_official: Any, fast_letters: Any) -> None:
+def test_past_the_retry_cap_deliveries_fail_and_show_it(
+    worker: Any, sendgrid: Any, make_campaign: Any, make_official: Any, fast_letters: Any
+) -> None:
     sendgrid.script(*([503] * fast_letters.letter_max_send_attempts))
     letter_id = send(make_campaign, make_official)
     worker.drain()
@@ -100,8 +104,9 @@ def test_past_the_retry_cap_deliveries_fail_and_show_it(worker: Any, sendgrid: A
     assert len(calls_for(sendgrid, letter_id)) == 4 and len(alerts(sendgrid)) == 1
 
 
-def test_redelivered_messages_do_nothing_twice(worker: Any, sendgrid: Any, make_campaign: Any,
-                                               make_official: Any) -> None:
+def test_redelivered_messages_do_nothing_twice(
+    worker: Any, sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
     letter_id = send(make_campaign, make_official)
     worker.drain()
     first, _ = letter_and_emails(letter_id)
@@ -114,7 +119,11 @@ def test_redelivered_messages_do_nothing_twice(worker: Any, sendgrid: Any, make_
     again, emails = letter_and_emails(letter_id)
     assert len(calls_for(sendgrid, letter_id)) == 1
     assert (again.pdf_path, again.pdf_sha256, again.send_attempts, again.version) == (
-        first.pdf_path, first.pdf_sha256, first.send_attempts, first.version)
+        first.pdf_path,
+        first.pdf_sha256,
+        first.send_attempts,
+        first.version,
+    )
     assert all(d.attempts == 1 for d in emails)
 
 
@@ -132,8 +141,9 @@ class BlockingMailer(MemoryMailer):
         return super().send(email)
 
 
-def test_a_second_deliver_run_during_the_call_sends_nothing(make_campaign: Any, make_official: Any,
-                                                            memory_mailer: Any) -> None:
+def test_a_second_deliver_run_during_the_call_sends_nothing(
+    make_campaign: Any, make_official: Any, memory_mailer: Any
+) -> None:
     letter_id = send(make_campaign, make_official)
     with session_scope() as session:
         assert delivery.render_letter(session, letter_id)
@@ -157,3 +167,18 @@ def test_a_second_deliver_run_during_the_call_sends_nothing(make_campaign: Any, 
 def test_backoff_grows_and_never_undercuts_retry_after(fast_letters: Any) -> None:
     assert [delivery.backoff_ms(n, None) for n in (1, 2, 3, 4, 5)] == [50, 100, 200, 400, 400]
     assert delivery.backoff_ms(1, 30) == 30_001
+
+
+def test_two_workers_rendering_at_once_keep_one_pdf(make_campaign: Any, make_official: Any) -> None:
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as late:
+        assert late.get(Letter, letter_id) is not None  # the late worker read the letter while it was queued
+        with session_scope() as early:
+            assert delivery.render_letter(early, letter_id)
+        assert not delivery.render_letter(late, letter_id)  # it renders too, then loses at commit
+    with session_scope() as session:
+        letter = session.get(Letter, letter_id)
+        assert letter is not None and letter.status is LetterStatus.RENDERED and letter.pdf_path
+        assert delivery.storage_path(letter.pdf_path).read_bytes().startswith(b"%PDF")
+        files = list(delivery.storage_path(letter.pdf_path).parent.glob(f"{letter_id}-*.pdf"))
+        assert files == [delivery.storage_path(letter.pdf_path)]

@@ -33,8 +33,11 @@ def expected_recipient_emails(label: str, geoid: str) -> set[str]:
 
 
 def letter_payloads(fake: Any, letter_id: int) -> list[dict[str, Any]]:
-    return [p for p in fake.accepted
-            if any(x.get("custom_args", {}).get("letter_id") == str(letter_id) for x in p["personalizations"])]
+    return [
+        p
+        for p in fake.accepted
+        if any(x.get("custom_args", {}).get("letter_id") == str(letter_id) for x in p["personalizations"])
+    ]
 
 
 def pdf_text(data: bytes) -> str:
@@ -60,8 +63,11 @@ def test_official_sends_and_the_letter_reaches_every_real_recipient(
 
     # When the mayor presses Send, once.
     note = "Sacramento approves hundreds of parcel maps a year; this keeps our review timely and local."
-    sent = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "local_note": note, "action": "send", "_csrf_token": csrf_token(client)}, follow_redirects=False)
+    sent = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={"local_note": note, "action": "send", "_csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
     assert sent.status_code == 303, sent.text
     letter_path = sent.headers["location"]
     worker.drain()
@@ -70,7 +76,7 @@ def test_official_sends_and_the_letter_reaches_every_real_recipient(
     letter_id = int(letter_path.rsplit("/", 1)[1])
     with session_scope() as session:
         letter = session.get(Letter, letter_id)
-        assert letter is not None and letter.status is LetterStatus.SENT, (letter and letter.error)
+        assert letter is not None and letter.status is LetterStatus.SENT, letter and letter.error
         deliveries = session.exec(select(Delivery).where(Delivery.letter_id == letter_id)).all()
         emailed = [d for d in deliveries if d.channel == "email"]
         assert emailed and all(d.status is DeliveryStatus.ACCEPTED and d.message_id for d in emailed)
@@ -86,8 +92,10 @@ def test_official_sends_and_the_letter_reaches_every_real_recipient(
     copies = [p for p in payload["personalizations"] if p.get("custom_args", {}).get("copy") == "1"]
     assert copies[0]["to"][0]["email"] == mayor.email
     assert "cityletters@advocacy.example.org" in {a["email"] for a in copies[0]["cc"]}
-    assert payload["from"] == {"email": "letters@advocacy.example.org",
-                               "name": f"Mayor {mayor.name}, City of Sacramento (via Cal Cities)"}
+    assert payload["from"] == {
+        "email": "letters@advocacy.example.org",
+        "name": f"Mayor {mayor.name}, City of Sacramento (via Cal Cities)",
+    }
     assert payload["reply_to"]["email"] == mayor.email
     assert payload["subject"].startswith("SB 1256 (Jones) — Support — City of Sacramento")
     [attachment] = payload["attachments"]
@@ -95,8 +103,15 @@ def test_official_sends_and_the_letter_reaches_every_real_recipient(
 
     # The PDF holds signer, city, bill, position and the committee chair; the one attached is the one stored.
     text = pdf_text(base64.b64decode(attachment["content"]))
-    for expected in (mayor.name, "City of Sacramento", "SB 1256", "SUPPORT", "Juan Carrillo",
-                     "Assembly Committee on Local Government", "keeps our review timely"):
+    for expected in (
+        mayor.name,
+        "City of Sacramento",
+        "SB 1256",
+        "SUPPORT",
+        "Juan Carrillo",
+        "Assembly Committee on Local Government",
+        "keeps our review timely",
+    ):
         assert expected in text, expected
     stored = client.get(f"/letters/{letter_id}/pdf")
     assert stored.status_code == 200 and stored.headers["content-type"] == "application/pdf"
@@ -109,8 +124,11 @@ def test_official_sends_and_the_letter_reaches_every_real_recipient(
     assert "Sent" in client.get(letter_path).text
 
     # A second press finds the same letter and sends nothing more.
-    again = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "local_note": "", "action": "send", "_csrf_token": csrf_token(client)}, follow_redirects=False)
+    again = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={"local_note": "", "action": "send", "_csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
     assert again.headers["location"] == letter_path
     worker.drain()
     assert len(letter_payloads(sendgrid, letter_id)) == 1
@@ -123,8 +141,9 @@ def test_governor_request_goes_to_the_governor_with_no_committee(
     campaign = make_campaign("SB 1426", Position.REQUEST_FOR_SIGNATURE)
     mayor = make_official()
     login(client, mayor)
-    response = client.post(f"/api/v1/campaigns/{campaign.id}/letters", json={},
-                           headers={"Authorization": f"Bearer {api_token(mayor)}"})
+    response = client.post(
+        f"/api/v1/campaigns/{campaign.id}/letters", json={}, headers={"Authorization": f"Bearer {api_token(mayor)}"}
+    )
     assert response.status_code == 202, response.text
     worker.drain()
     letter_id = response.json()["id"]

@@ -48,13 +48,15 @@ def test_fifty_concurrent_sends_make_one_letter(make_campaign: Any, make_officia
     with session_scope() as session:
         letter = session.get(Letter, ids[0])
         assert letter is not None and letter.status is LetterStatus.QUEUED
-        recipients = session.exec(select(func.count(func.distinct(Delivery.recipient_key)))
-                                  .where(Delivery.letter_id == ids[0])).one()
+        recipients = session.exec(
+            select(func.count(func.distinct(Delivery.recipient_key))).where(Delivery.letter_id == ids[0])
+        ).one()
     assert count_deliveries(ids[0]) == recipients  # no recipient twice
 
 
-def test_fifty_concurrent_replays_of_one_idempotency_key_make_one_letter(make_campaign: Any,
-                                                                         make_official: Any) -> None:
+def test_fifty_concurrent_replays_of_one_idempotency_key_make_one_letter(
+    make_campaign: Any, make_official: Any
+) -> None:
     campaign, mayor = make_campaign("SB 1117"), make_official()
     key = f"key-{uuid.uuid4()}"
     ids = hammer(50, lambda session: send_idempotent(session, campaign.id, mayor, "Same body.", key))
@@ -76,7 +78,9 @@ def test_api_replays_and_second_presses(client: Any, make_campaign: Any, make_of
     assert letter["status"] == "queued" and letter["local_note"] == "Our note."
     assert {"name", "reason", "channel", "status"} <= set(letter["recipients"][0])
 
-    replay = client.post(url, json={"local_note": "Our note."}, headers={**bearer(mayor_token), "Idempotency-Key": "a1"})
+    replay = client.post(
+        url, json={"local_note": "Our note."}, headers={**bearer(mayor_token), "Idempotency-Key": "a1"}
+    )
     assert replay.status_code == 202 and replay.json()["id"] == letter["id"]
     misuse = client.post(url, json={"local_note": "Another."}, headers={**bearer(mayor_token), "Idempotency-Key": "a1"})
     assert misuse.status_code == 422 and "different request" in misuse.json()["detail"]
@@ -105,8 +109,11 @@ def test_page_double_submit_and_a_second_official(client: Any, make_campaign: An
     login(client, clerk)
     page = client.get(f"/campaigns/{campaign.id}")
     assert "letter for this stage is" in page.text and one.headers["location"] in page.text
-    three = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "action": "request_signature", "_csrf_token": csrf_token(client)}, follow_redirects=False)
+    three = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={"action": "request_signature", "_csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
     assert three.headers["location"] == one.headers["location"]
     assert count_letters(campaign.id) == 1
 
@@ -117,8 +124,9 @@ def test_only_a_signer_sends_and_a_get_changes_nothing(client: Any, make_campaig
     login(client, clerk)
     page = client.get(f"/campaigns/{campaign.id}")
     assert page.status_code == 200 and "Request signature" in page.text and "Send the letter" not in page.text
-    refused = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "action": "send", "_csrf_token": csrf_token(client)})
+    refused = client.post(
+        f"/campaigns/{campaign.id}/letters", data={"action": "send", "_csrf_token": csrf_token(client)}
+    )
     assert refused.status_code == 403 and "Request signature" in refused.text
     with session_scope() as session:
         token = api_token(session, clerk)
@@ -136,9 +144,11 @@ def test_signature_request_mails_the_signers_who_review_and_send(
     mayor = make_official(may_sign=True, title="Mayor")
     clerk = make_official(may_sign=False, title="City Clerk")
     login(client, clerk)
-    asked = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "local_note": "Prepared by the clerk.", "action": "request_signature", "_csrf_token": csrf_token(client)},
-        follow_redirects=False)
+    asked = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={"local_note": "Prepared by the clerk.", "action": "request_signature", "_csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
     assert asked.status_code == 303
     letter_path = asked.headers["location"]
     worker.drain()
@@ -150,8 +160,9 @@ def test_signature_request_mails_the_signers_who_review_and_send(
         assert mayor_row is not None
     mails = [e for e in memory_mailer.sent if "Please review and sign" in e.subject]
     assert mails and mayor.email in {p.to[0].email for p in mails[0].personalizations}
-    assert f"/letters/{letter_id}" in mails[0].text and clerk.email not in {p.to[0].email for p in
-                                                                          mails[0].personalizations}
+    assert f"/letters/{letter_id}" in mails[0].text and clerk.email not in {
+        p.to[0].email for p in mails[0].personalizations
+    }
 
     # The link opens the draft; opening it sends nothing (mail scanners follow links).
     login(client, mayor)
@@ -160,8 +171,11 @@ def test_signature_request_mails_the_signers_who_review_and_send(
     with session_scope() as session:
         assert session.get(Letter, letter_id).status is LetterStatus.DRAFT  # type: ignore[union-attr]
 
-    sent = client.post(f"{letter_path}/send", data={"local_note": "Prepared by the clerk, edited by the mayor.",
-                                                    "_csrf_token": csrf_token(client)}, follow_redirects=False)
+    sent = client.post(
+        f"{letter_path}/send",
+        data={"local_note": "Prepared by the clerk, edited by the mayor.", "_csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
     assert sent.status_code == 303
     worker.drain()
     with session_scope() as session:
@@ -172,19 +186,27 @@ def test_signature_request_mails_the_signers_who_review_and_send(
     assert count_letters(campaign.id) == 1
 
 
-def test_unfilled_placeholders_block_sending_with_a_clear_message(client: Any, make_campaign: Any,
-                                                                  make_official: Any) -> None:
+def test_unfilled_placeholders_block_sending_with_a_clear_message(
+    client: Any, make_campaign: Any, make_official: Any
+) -> None:
     campaign = make_campaign("SB 1256")
     login(client, make_official())
-    refused = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "local_note": "In [CITY NAME] this bill would cost [AMOUNT].", "action": "send",
-        "_csrf_token": csrf_token(client)})
+    refused = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={
+            "local_note": "In [CITY NAME] this bill would cost [AMOUNT].",
+            "action": "send",
+            "_csrf_token": csrf_token(client),
+        },
+    )
     assert refused.status_code == 422
     assert "Fill in or delete these placeholders before sending: [CITY NAME], [AMOUNT]" in refused.text
     assert count_letters(campaign.id) == 0
 
-    too_long = client.post(f"/campaigns/{campaign.id}/letters", data={
-        "local_note": "x" * 1501, "action": "send", "_csrf_token": csrf_token(client)})
+    too_long = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={"local_note": "x" * 1501, "action": "send", "_csrf_token": csrf_token(client)},
+    )
     assert too_long.status_code == 422 and "at most 1,500" in too_long.text
     assert count_letters(campaign.id) == 0
 
@@ -192,7 +214,9 @@ def test_unfilled_placeholders_block_sending_with_a_clear_message(client: Any, m
 def test_preview_shows_the_note_without_saving(client: Any, make_campaign: Any, make_official: Any) -> None:
     campaign = make_campaign("SB 1256")
     login(client, make_official())
-    preview = client.post(f"/campaigns/{campaign.id}/preview", data={
-        "local_note": "Our parks budget depends on it.", "_csrf_token": csrf_token(client)})
+    preview = client.post(
+        f"/campaigns/{campaign.id}/preview",
+        data={"local_note": "Our parks budget depends on it.", "_csrf_token": csrf_token(client)},
+    )
     assert preview.status_code == 200 and "Our parks budget depends on it." in preview.text
     assert count_letters(campaign.id) == 0

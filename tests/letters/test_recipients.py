@@ -15,8 +15,15 @@ from advocacy.campaigns.service import CampaignError, create_campaign, stage_of
 from advocacy.db import session_scope
 from advocacy.directory.models import Bill, Chamber, Committee, CommitteeMembership, Legislator
 from advocacy.directory.service import city_delegation
-from advocacy.letters.models import Channel, Delivery, DeliveryStatus, IdempotencyKey, Letter, LetterStatus, \
-    SignatureRequest
+from advocacy.letters.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    IdempotencyKey,
+    Letter,
+    LetterStatus,
+    SignatureRequest,
+)
 from advocacy.letters.recipients import Recipient, compute_recipients
 from tests.helpers import csrf_token, login
 from tests.letters.conftest import LOS_ANGELES, SACRAMENTO, bill_by_label, city_by_geoid
@@ -85,22 +92,46 @@ def scratch(loaded_data: Any) -> Iterator[Callable[..., tuple[Campaign, Committe
     """Make a committee (with real legislators as members) hearing a scratch bill, and a campaign on it."""
     made: list[tuple[int, int, int]] = []
 
-    def make(*, channel: str, author: Legislator | None = None, members: list[Legislator] | None = None,
-             email: str = "") -> tuple[Campaign, Committee]:
+    def make(
+        *, channel: str, author: Legislator | None = None, members: list[Legislator] | None = None, email: str = ""
+    ) -> tuple[Campaign, Committee]:
         suffix = uuid.uuid4().hex[:8]
         with session_scope() as session:
-            committee = Committee(ocd_id=f"ocd-organization/test-{suffix}", name=f"Test Hearings {suffix}",
-                                  chamber=Chamber.ASSEMBLY, letter_channel=channel, email=email)
+            committee = Committee(
+                ocd_id=f"ocd-organization/test-{suffix}",
+                name=f"Test Hearings {suffix}",
+                chamber=Chamber.ASSEMBLY,
+                letter_channel=channel,
+                email=email,
+            )
             session.add(committee)
             session.flush()
-            people = members or list(session.exec(select(Legislator).where(Legislator.chamber == Chamber.ASSEMBLY)
-                                                  .order_by(col(Legislator.district)).limit(3)).all())
+            people = members or list(
+                session.exec(
+                    select(Legislator)
+                    .where(Legislator.chamber == Chamber.ASSEMBLY)
+                    .order_by(col(Legislator.district))
+                    .limit(3)
+                ).all()
+            )
             for index, legislator in enumerate(people):
-                session.add(CommitteeMembership(committee_id=committee.id or 0, legislator_id=legislator.id or 0,
-                                                role="chair" if index == 0 else "member"))
-            bill = Bill(session="20252026", measure_type="AB", number=90000 + int(suffix[:4], 16) % 9999,
-                        origin_chamber=Chamber.ASSEMBLY, title=f"Scratch bill {suffix}", committee_id=committee.id,
-                        author_id=author.id if author else None, author_name=author.name if author else "")
+                session.add(
+                    CommitteeMembership(
+                        committee_id=committee.id or 0,
+                        legislator_id=legislator.id or 0,
+                        role="chair" if index == 0 else "member",
+                    )
+                )
+            bill = Bill(
+                session="20252026",
+                measure_type="AB",
+                number=90000 + int(suffix[:4], 16) % 9999,
+                origin_chamber=Chamber.ASSEMBLY,
+                title=f"Scratch bill {suffix}",
+                committee_id=committee.id,
+                author_id=author.id if author else None,
+                author_name=author.name if author else "",
+            )
             session.add(bill)
             session.commit()
             campaign = create_campaign(session, bill_id=bill.id or 0, position=Position.SUPPORT)
@@ -116,8 +147,11 @@ def scratch(loaded_data: Any) -> Iterator[Callable[..., tuple[Campaign, Committe
             session.exec(delete(Letter).where(col(Letter.campaign_id) == campaign_id))  # type: ignore[call-overload]
             session.exec(delete(Campaign).where(col(Campaign.id) == campaign_id))  # type: ignore[call-overload]
             session.exec(delete(Bill).where(col(Bill.id) == bill_id))  # type: ignore[call-overload]
-            session.exec(delete(CommitteeMembership).where(  # type: ignore[call-overload]
-                col(CommitteeMembership.committee_id) == committee_id))
+            session.exec(
+                delete(CommitteeMembership).where(  # type: ignore[call-overload]
+                    col(CommitteeMembership.committee_id) == committee_id
+                )
+            )
             session.exec(delete(Committee).where(col(Committee.id) == committee_id))  # type: ignore[call-overload]
         session.commit()
 
@@ -125,8 +159,9 @@ def scratch(loaded_data: Any) -> Iterator[Callable[..., tuple[Campaign, Committe
 def sacramento_assembly_member() -> Legislator:
     with session_scope() as session:
         city = city_by_geoid(session, SACRAMENTO)
-        return max((m for m in city_delegation(session, city.id or 0) if str(m.chamber) == "Assembly"),
-                   key=lambda m: m.share).legislator
+        return max(
+            (m for m in city_delegation(session, city.id or 0) if str(m.chamber) == "Assembly"), key=lambda m: m.share
+        ).legislator
 
 
 def test_a_person_named_for_three_reasons_is_written_to_once(scratch: Any) -> None:
@@ -135,8 +170,11 @@ def test_a_person_named_for_three_reasons_is_written_to_once(scratch: Any) -> No
     found = recipients_for(campaign, SACRAMENTO)
     mine = [r for r in found if r.legislator and r.legislator.id == krell.id]
     assert len(mine) == 1
-    assert mine[0].reasons == [f"Chair, Assembly {committee.name}", "Author",
-                               "Your Assembly member (AD 6, 61% of residents)"]
+    assert mine[0].reasons == [
+        f"Chair, Assembly {committee.name}",
+        "Author",
+        "Your Assembly member (AD 6, 61% of residents)",
+    ]
 
 
 def test_a_committee_inbox_gets_its_own_email(scratch: Any) -> None:
@@ -149,7 +187,7 @@ def test_a_committee_inbox_gets_its_own_email(scratch: Any) -> None:
 def test_portal_only_committee_gets_a_packet_and_members_are_still_emailed(
     scratch: Any, client: Any, worker: Any, memory_mailer: Any, make_official: Any
 ) -> None:
-    campaign, committee = scratch(channel="portal_only")
+    campaign, _ = scratch(channel="portal_only")
     found = recipients_for(campaign, SACRAMENTO)
     portal = [r for r in found if r.channel is Channel.PORTAL]
     assert len(portal) == 1 and "only through the Position Letter Portal" in portal[0].reason
@@ -157,16 +195,20 @@ def test_portal_only_committee_gets_a_packet_and_members_are_still_emailed(
 
     mayor, clerk = make_official(may_sign=True), make_official(may_sign=False, title="City Clerk")
     login(client, mayor)
-    sent = client.post(f"/campaigns/{campaign.id}/letters", data={"action": "send", "_csrf_token": csrf_token(client)},
-                       follow_redirects=False)
+    sent = client.post(
+        f"/campaigns/{campaign.id}/letters",
+        data={"action": "send", "_csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
     assert sent.status_code == 303
     letter_id = int(sent.headers["location"].rsplit("/", 1)[1])
     worker.drain()
     with session_scope() as session:
         letter = session.get(Letter, letter_id)
         assert letter is not None and letter.status is LetterStatus.SENT  # the e-mails went; the portal waits
-        portal_delivery = session.exec(select(Delivery).where(Delivery.letter_id == letter_id,
-                                                              Delivery.channel == Channel.PORTAL)).one()
+        portal_delivery = session.exec(
+            select(Delivery).where(Delivery.letter_id == letter_id, Delivery.channel == Channel.PORTAL)
+        ).one()
         assert portal_delivery.status is DeliveryStatus.PORTAL_PENDING
     [email] = memory_mailer.sent
     assert all(p.to[0].email for p in email.personalizations)  # the portal is no e-mail recipient
@@ -180,8 +222,9 @@ def test_portal_only_committee_gets_a_packet_and_members_are_still_emailed(
     url = f"/letters/{letter_id}/deliveries/{portal_delivery.id}/submitted"
     missing = client.post(url, data={"receipt_number": " ", "_csrf_token": csrf_token(client)})
     assert missing.status_code == 422 and "receipt number" in missing.text
-    done = client.post(url, data={"receipt_number": "PLP-2026-00042", "_csrf_token": csrf_token(client)},
-                       follow_redirects=False)
+    done = client.post(
+        url, data={"receipt_number": "PLP-2026-00042", "_csrf_token": csrf_token(client)}, follow_redirects=False
+    )
     assert done.status_code == 303
     other = client.post(url, data={"receipt_number": "PLP-2026-99999", "_csrf_token": csrf_token(client)})
     assert other.status_code == 422 and "PLP-2026-00042" in other.text

@@ -25,9 +25,11 @@ def city_letters(make_campaign: Any, make_official: Any, worker: Any, memory_mai
     mayor, la_mayor = make_official(geoid=SACRAMENTO), make_official(geoid=LOS_ANGELES)
     support, oppose = make_campaign("SB 1256", Position.SUPPORT), make_campaign("SB 1117", Position.OPPOSE)
     with session_scope() as session:
-        ids = {"support": send_letter(session, support.id, mayor, "").id,
-               "oppose": send_letter(session, oppose.id, mayor, "").id,
-               "la": send_letter(session, support.id, la_mayor, "").id}
+        ids = {
+            "support": send_letter(session, support.id, mayor, "").id,
+            "oppose": send_letter(session, oppose.id, mayor, "").id,
+            "la": send_letter(session, support.id, la_mayor, "").id,
+        }
     worker.drain()
     return {"mayor": mayor, "la_mayor": la_mayor, "support_campaign": support, **ids}
 
@@ -42,8 +44,10 @@ def test_officials_search_their_citys_letters(client: Any, city_letters: dict[st
     by_bill = client.get("/letters", params={"bill": "sb1117"}).text
     assert f'/letters/{city_letters["oppose"]}"' in by_bill and f'/letters/{city_letters["support"]}"' not in by_bill
     by_position = client.get("/letters", params={"position": "Support", "status": "sent"}).text
-    assert f'/letters/{city_letters["support"]}"' in by_position and f'/letters/{city_letters["oppose"]}"' not in \
-        by_position
+    assert (
+        f'/letters/{city_letters["support"]}"' in by_position
+        and f'/letters/{city_letters["oppose"]}"' not in by_position
+    )
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     assert "No letter matches" in client.get("/letters", params={"date_from": tomorrow}).text
     bad = client.get("/letters", params={"date_from": "yesterday"})

@@ -33,8 +33,11 @@ def signing_key(monkeypatch: pytest.MonkeyPatch, fast_letters: Any) -> ec.Ellipt
 def signed(key: ec.EllipticCurvePrivateKey, body: bytes, at: float | None = None) -> dict[str, str]:
     timestamp = str(int(at if at is not None else time.time()))
     signature = key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-    return {SIGNATURE_HEADER: base64.b64encode(signature).decode(), TIMESTAMP_HEADER: timestamp,
-            "Content-Type": "application/json"}
+    return {
+        SIGNATURE_HEADER: base64.b64encode(signature).decode(),
+        TIMESTAMP_HEADER: timestamp,
+        "Content-Type": "application/json",
+    }
 
 
 @pytest.fixture()
@@ -44,15 +47,23 @@ def sent_letter(worker: Any, memory_mailer: Any, make_campaign: Any, make_offici
         letter_id = send_letter(session, campaign.id, mayor, "").id or 0
     worker.drain()
     with session_scope() as session:
-        emails = session.exec(select(Delivery).where(Delivery.letter_id == letter_id,
-                                                     Delivery.channel == Channel.EMAIL)).all()
+        emails = session.exec(
+            select(Delivery).where(Delivery.letter_id == letter_id, Delivery.channel == Channel.EMAIL)
+        ).all()
         assert all(d.status is DeliveryStatus.ACCEPTED for d in emails)
         return letter_id, list(emails)
 
 
 def event(d: Delivery, name: str, **extra: Any) -> dict[str, Any]:
-    return {"email": d.email, "timestamp": int(time.time()), "event": name, "sg_message_id": f"{d.message_id}.x",
-            "letter_id": str(d.letter_id), "delivery_id": str(d.id), **extra}
+    return {
+        "email": d.email,
+        "timestamp": int(time.time()),
+        "event": name,
+        "sg_message_id": f"{d.message_id}.x",
+        "letter_id": str(d.letter_id),
+        "delivery_id": str(d.id),
+        **extra,
+    }
 
 
 def statuses(letter_id: int) -> dict[int, DeliveryStatus]:
@@ -65,19 +76,24 @@ def test_signed_events_move_deliveries_and_a_bounce_alerts_staff(
 ) -> None:
     letter_id, emails = sent_letter
     first, second, third = emails[0], emails[1], emails[2]
-    body = json.dumps([
-        event(first, "delivered"),
-        event(second, "bounce", reason="550 5.1.1 The email account does not exist", type="bounce"),
-        event(third, "deferred", response="421 try again later"),
-        event(first, "open"),  # engagement events are not delivery states: ignored
-        {"event": "delivered", "email": "someone@test.example", "timestamp": 1},  # mail that is not a letter's
-    ]).encode()
+    body = json.dumps(
+        [
+            event(first, "delivered"),
+            event(second, "bounce", reason="550 5.1.1 The email account does not exist", type="bounce"),
+            event(third, "deferred", response="421 try again later"),
+            event(first, "open"),  # engagement events are not delivery states: ignored
+            {"event": "delivered", "email": "someone@test.example", "timestamp": 1},  # mail that is not a letter's
+        ]
+    ).encode()
     response = client.post("/webhooks/sendgrid", content=body, headers=signed(signing_key, body))
     assert response.status_code == 200, response.text
     assert response.json() == {"applied": 3, "ignored": 2, "retry": 0}
     now = statuses(letter_id)
     assert (now[first.id], now[second.id], now[third.id]) == (
-        DeliveryStatus.DELIVERED, DeliveryStatus.BOUNCED, DeliveryStatus.DEFERRED)
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.BOUNCED,
+        DeliveryStatus.DEFERRED,
+    )
     with session_scope() as session:
         letter = session.get(Letter, letter_id)
         bounced = session.get(Delivery, second.id)
@@ -97,10 +113,12 @@ def test_signed_events_move_deliveries_and_a_bounce_alerts_staff(
     assert "Bounced" in page.text and "does not exist" in page.text
 
 
-@pytest.mark.parametrize("attack", ["unsigned", "no timestamp", "tampered", "wrong key", "stale", "future",
-                                    "garbage signature"])
-def test_unsigned_invalid_or_stale_requests_are_refused(client: Any, signing_key: Any, sent_letter: Any,
-                                                        attack: str) -> None:
+@pytest.mark.parametrize(
+    "attack", ["unsigned", "no timestamp", "tampered", "wrong key", "stale", "future", "garbage signature"]
+)
+def test_unsigned_invalid_or_stale_requests_are_refused(
+    client: Any, signing_key: Any, sent_letter: Any, attack: str
+) -> None:
     letter_id, emails = sent_letter
     before = statuses(letter_id)
     body = json.dumps([event(emails[0], "bounce", reason="forged")]).encode()
@@ -124,8 +142,9 @@ def test_unsigned_invalid_or_stale_requests_are_refused(client: Any, signing_key
     assert statuses(letter_id) == before
 
 
-def test_a_webhook_without_a_configured_key_accepts_nothing(client: Any, fast_letters: Any, sent_letter: Any,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_webhook_without_a_configured_key_accepts_nothing(
+    client: Any, fast_letters: Any, sent_letter: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(fast_letters, "sendgrid_webhook_public_key", "")
     key = ec.generate_private_key(ec.SECP256R1())
     letter_id, emails = sent_letter
@@ -140,8 +159,9 @@ def test_events_before_acceptance_is_committed_ask_sendgrid_to_retry(
     campaign, mayor = make_campaign("SB 1256"), make_official()
     with session_scope() as session:
         letter_id = send_letter(session, campaign.id, mayor, "").id or 0
-        pending = session.exec(select(Delivery).where(Delivery.letter_id == letter_id,
-                                                      Delivery.channel == Channel.EMAIL)).first()
+        pending = session.exec(
+            select(Delivery).where(Delivery.letter_id == letter_id, Delivery.channel == Channel.EMAIL)
+        ).first()
         assert pending is not None
     body = json.dumps([event(pending, "delivered")]).encode()
     response = client.post("/webhooks/sendgrid", content=body, headers=signed(signing_key, body))
