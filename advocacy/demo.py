@@ -60,7 +60,7 @@ MANAGER_FIRST_NAMES = [
 ]
 
 # "module:function" names of other packages' demo content, called in order after the people are created.
-EXTENSIONS: list[str] = []
+EXTENSIONS: list[str] = ["advocacy.campaigns.demo:add_to_demo"]
 
 
 @dataclass

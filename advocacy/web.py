@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from litestar.di import NamedDependency
 from sqlmodel import Session
@@ -18,8 +19,26 @@ CurrentUser = NamedDependency[User]
 MaybeUser = NamedDependency[User | None]
 
 
-def _date(value: date | datetime | None, fmt: str = "%B %-d, %Y") -> str:
-    return value.strftime(fmt) if value else ""
+CALIFORNIA = ZoneInfo("America/Los_Angeles")
+
+
+def in_california(value: datetime) -> datetime:
+    """A stored time (naive UTC, see db.utcnow) as the wall-clock time in Sacramento."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(CALIFORNIA)
+
+
+def format_date(value: date | datetime | None, fmt: str = "%B %-d, %Y") -> str:
+    """Dates as people in California read them: a stored time is shown on its Pacific calendar day."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = in_california(value)
+    return value.strftime(fmt)
+
+
+def format_datetime(value: datetime | None) -> str:
+    return format_date(value, "%B %-d, %Y, %-I:%M %p %Z") if value else ""
 
 
 def template_globals(settings: Settings) -> dict[str, Any]:
@@ -27,5 +46,6 @@ def template_globals(settings: Settings) -> dict[str, Any]:
         "league_name": settings.mail_from_name,
         "league_short_name": settings.league_short_name,
         "embedded_mode": settings.embedded_broker,
-        "format_date": _date,
+        "format_date": format_date,
+        "format_datetime": format_datetime,
     }

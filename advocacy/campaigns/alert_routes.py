@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from advocacy.accounts import service as accounts
@@ -32,8 +32,15 @@ def _page(page_name: str, status_code: int = 200, **context: Any) -> Template:
 
 def _session_cookie(token: str) -> Cookie:
     settings = get_settings()
-    return Cookie(key=SESSION_COOKIE, value=token, path="/", httponly=True, samesite="lax",
-                  secure=settings.secure_cookies, max_age=settings.session_days * 86400)
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=token,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_days * 86400,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- action link
@@ -48,8 +55,15 @@ def action_link_page(session: DbSession, token: FromPath[str], maybe_user: Maybe
         return _page("act", 410, error=str(exc), link=None, token=token, other_user=None)
     other = maybe_user if maybe_user is not None and maybe_user.id != link.user.id else None
     bill = bill_of(session, link.campaign)
-    return _page("act", link=link, bill=bill, stage=stage_of(session, link.campaign, bill), token=token,
-                 other_user=other, error="")
+    return _page(
+        "act",
+        link=link,
+        bill=bill,
+        stage=stage_of(session, link.campaign, bill),
+        token=token,
+        other_user=other,
+        error="",
+    )
 
 
 @post("/act/{token:str}", guards=[PUBLIC], sync_to_thread=True, include_in_schema=False)
@@ -75,8 +89,7 @@ def unsubscribe_page(session: DbSession, token: FromPath[str]) -> Template:
         return _page("unsubscribe", 404, error=str(exc), done=False, token=token, email="")
     if user is None:
         return _page("unsubscribe", 404, error="This link is not valid any more.", done=False, token=token, email="")
-    return _page("unsubscribe", done=inbox.is_opted_out(session, user.id or 0), token=token, email=user.email,
-                 error="")
+    return _page("unsubscribe", done=inbox.is_opted_out(session, user.id or 0), token=token, email=user.email, error="")
 
 
 @post("/unsubscribe/{token:str}", guards=[PUBLIC], sync_to_thread=True, include_in_schema=False, status_code=200)
@@ -132,33 +145,57 @@ def reconfirm_post(session: DbSession, token: FromPath[str], maybe_user: MaybeUs
 # ----------------------------------------------------------------------------------------------- signer's review
 
 
-@get("/campaigns/{campaign_id:int}/review", guards=[allow(Role.OFFICIAL)], sync_to_thread=True,
-     include_in_schema=False)
-def review_status(session: DbSession, user: CurrentUser, campaign_id: FromPath[int], notice: str = "") -> Template:
+@get("/campaigns/{campaign_id:int}/review", guards=[allow(Role.OFFICIAL)], sync_to_thread=True, include_in_schema=False)
+def review_status(
+    session: DbSession, user: CurrentUser, campaign_id: FromPath[int], notice: FromQuery[str] = ""
+) -> Template:
     """Where the city's letter stands in the league's review, with the reviewer's comment if it was returned."""
     review = approval.signer_view(session, campaign_id, user)
-    return _page("review_status", review=review, campaign_id=campaign_id, notice=notice, error="",
-                 requires=approval.requires_approval(session, campaign_id))
+    return _page(
+        "review_status",
+        review=review,
+        campaign_id=campaign_id,
+        notice=notice,
+        error="",
+        requires=approval.requires_approval(session, campaign_id),
+    )
 
 
-@post("/campaigns/{campaign_id:int}/review", guards=[allow(Role.OFFICIAL)], sync_to_thread=True,
-      include_in_schema=False)
+@post(
+    "/campaigns/{campaign_id:int}/review", guards=[allow(Role.OFFICIAL)], sync_to_thread=True, include_in_schema=False
+)
 def review_submit(session: DbSession, user: CurrentUser, campaign_id: FromPath[int], data: FormData) -> Response[Any]:
     """A signer submits (or resubmits) the city's letter for the league's review."""
     try:
         approval.submit_for_review(session, campaign_id, user, text(data, "local_note"))
     except all_errors() as exc:
         session.rollback()
-        return _page("review_status", 422, review=approval.signer_view(session, campaign_id, user),
-                     campaign_id=campaign_id, notice="", error=str(exc),
-                     requires=approval.requires_approval(session, campaign_id))
-    return Redirect(path=f"/campaigns/{campaign_id}/review", query_params={"notice": "Submitted for review."},
-                    status_code=303)
+        return _page(
+            "review_status",
+            422,
+            review=approval.signer_view(session, campaign_id, user),
+            campaign_id=campaign_id,
+            notice="",
+            error=str(exc),
+            requires=approval.requires_approval(session, campaign_id),
+        )
+    return Redirect(
+        path=f"/campaigns/{campaign_id}/review", query_params={"notice": "Submitted for review."}, status_code=303
+    )
 
 
-# Plain handlers, not a Router: another package's Router already serves some of these paths (other verbs), and
-# two Routers on one path would both claim its OPTIONS handler.
 route_handlers: list[Any] = [
-    action_link_page, action_link_use, unsubscribe_page, unsubscribe_post, reconfirm_page, reconfirm_post,
-    review_status, review_submit,
+    Router(
+        path="/",
+        route_handlers=[
+            action_link_page,
+            action_link_use,
+            unsubscribe_page,
+            unsubscribe_post,
+            reconfirm_page,
+            reconfirm_post,
+            review_status,
+            review_submit,
+        ],
+    )
 ]

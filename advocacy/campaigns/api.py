@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from litestar import Response, delete, get, patch, post, put
+from anyio import to_thread
+from litestar import Response, Router, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 from pydantic import BaseModel, Field
 
@@ -250,9 +251,13 @@ def _apply(session: DbSession, campaign_id: int, data: CampaignIn, user: Current
         wizard.close_campaign(session, campaign_id, user)
 
 
-@post("/api/v1/campaigns", guards=[STAFF], sync_to_thread=True, tags=TAGS, status_code=201)
-def api_create_campaign(session: DbSession, user: CurrentUser, data: JSONBody[CampaignIn]) -> ConsoleCampaignOut:
+@post("/api/v1/campaigns", guards=[STAFF], tags=TAGS, status_code=201)
+async def api_create_campaign(session: DbSession, user: CurrentUser, data: JSONBody[CampaignIn]) -> ConsoleCampaignOut:
     """Create a draft campaign (bill and position required; the rest as PATCH takes it)."""
+    return await to_thread.run_sync(_create_campaign, session, user, data)
+
+
+def _create_campaign(session: DbSession, user: CurrentUser, data: CampaignIn) -> ConsoleCampaignOut:
     if data.bill_id is None:
         with http_errors():
             raise wizard.WizardError("bill_id is required.")
@@ -288,11 +293,15 @@ def _discard(session: DbSession, campaign_id: int) -> None:
     session.commit()
 
 
-@patch("/api/v1/campaigns/{campaign_id:int}", guards=[STAFF], sync_to_thread=True, tags=TAGS)
-def api_update_campaign(
+@patch("/api/v1/campaigns/{campaign_id:int}", guards=[STAFF], tags=TAGS)
+async def api_update_campaign(
     session: DbSession, user: CurrentUser, campaign_id: FromPath[int], data: JSONBody[CampaignIn]
 ) -> ConsoleCampaignOut:
     """Change a campaign: only the fields sent change (a launched campaign keeps its bill and position)."""
+    return await to_thread.run_sync(_update_campaign, session, user, campaign_id, data)
+
+
+def _update_campaign(session: DbSession, user: CurrentUser, campaign_id: int, data: CampaignIn) -> ConsoleCampaignOut:
     with http_errors():
         get_campaign(session, campaign_id, include_drafts=True)
         _apply(session, campaign_id, data, user)
@@ -352,20 +361,29 @@ def _import_out(report: agenda.ImportReport) -> ImportOut:
     return ImportOut(**report.__dict__)
 
 
-@post("/api/v1/bills", guards=[STAFF], sync_to_thread=True, tags=TAGS, status_code=200)
-def api_import_bills(session: DbSession, user: CurrentUser, data: JSONBody[list[AgendaBillIn]]) -> ImportOut:
+@post("/api/v1/bills", guards=[STAFF], tags=TAGS, status_code=200)
+async def api_import_bills(session: DbSession, user: CurrentUser, data: JSONBody[list[AgendaBillIn]]) -> ImportOut:
     """Add or update Action Agenda bills (checked whole first: one bad item changes nothing)."""
+    rows = [_agenda_input(b, i) for i, b in enumerate(data, 1)]
+    return await to_thread.run_sync(_import, session, user, rows)
+
+
+def _import(session: DbSession, user: CurrentUser, rows: list[agenda.AgendaInput]) -> ImportOut:
     with http_errors():
-        return _import_out(agenda.import_rows(session, [_agenda_input(b, i) for i, b in enumerate(data, 1)], user))
+        return _import_out(agenda.import_rows(session, rows, user))
 
 
-@patch("/api/v1/bills/{bill_id:int}", guards=[STAFF], sync_to_thread=True, tags=TAGS)
-def api_update_bill(
+@patch("/api/v1/bills/{bill_id:int}", guards=[STAFF], tags=TAGS)
+async def api_update_bill(
     session: DbSession, user: CurrentUser, bill_id: FromPath[int], data: JSONBody[AgendaBillIn]
 ) -> ImportOut:
     """Change one bill's agenda entry or facts (``bill`` is ignored: the path names the bill)."""
+    return await to_thread.run_sync(_update_bill, session, user, bill_id, _agenda_input(data))
+
+
+def _update_bill(session: DbSession, user: CurrentUser, bill_id: int, row: agenda.AgendaInput) -> ImportOut:
     with http_errors():
-        return _import_out(agenda.update_agenda(session, bill_id, _agenda_input(data), user))
+        return _import_out(agenda.update_agenda(session, bill_id, row, user))
 
 
 # ----------------------------------------------------------------------------------------------- hearings
@@ -499,10 +517,19 @@ def api_preview(session: DbSession, data: JSONBody[PreviewIn]) -> Response[bytes
     return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "no-store"})
 
 
-# Plain handlers, not a Router: another package's Router already serves some of these paths (other verbs), and
-# two Routers on one path would both claim its OPTIONS handler.
+# Paths the other packages also serve (GET /api/v1/campaigns…, GET /api/v1/bills…) take plain handlers: two Routers
+# on one path would both claim its OPTIONS handler. They are async (the work runs in a thread) because Litestar
+# registers a handler again when another joins its path, and would wrap a sync one in a second thread hop.
+SHARED_PATHS = [api_create_campaign, api_update_campaign, api_import_bills, api_update_bill]
+
 route_handlers: list[Any] = [
-    api_create_campaign, api_update_campaign, api_launch, api_remind, api_stats, api_import_bills, api_update_bill,
-    api_hearings, api_create_hearing, api_update_hearing, api_delete_hearing, api_rule, api_save_rule, api_templates,
-    api_create_template, api_template, api_save_version, api_preview,
+    Router(
+        path="/",
+        route_handlers=[
+            api_launch, api_remind, api_stats, api_hearings, api_create_hearing, api_update_hearing,
+            api_delete_hearing, api_rule, api_save_rule, api_templates, api_create_template, api_template,
+            api_save_version, api_preview,
+        ],
+    ),
+    *SHARED_PATHS,
 ]

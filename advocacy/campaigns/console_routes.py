@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Response, get, post
+from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, MultipartBody, URLEncodedBody
@@ -42,8 +42,12 @@ def console_home(session: DbSession, user: CurrentUser) -> Template:
     campaigns = session.exec(select(Campaign).order_by(col(Campaign.id).desc())).all()
     now = utcnow()
     rows = [
-        {"campaign": c, "bill": session.get(Bill, c.bill_id), "deadline": format_deadline(c.deadline),
-         "left": time_left(c.deadline, now) if c.status is CampaignStatus.ACTIVE else ""}
+        {
+            "campaign": c,
+            "bill": session.get(Bill, c.bill_id),
+            "deadline": format_deadline(c.deadline),
+            "left": time_left(c.deadline, now) if c.status is CampaignStatus.ACTIVE else "",
+        }
         for c in campaigns
     ]
     return page("index", rows=rows, reviews=len(approval.queue(session)), user=user)
@@ -52,29 +56,41 @@ def console_home(session: DbSession, user: CurrentUser) -> Template:
 # ----------------------------------------------------------------------------------------------- agenda
 
 
-def _agenda_page(session: DbSession, query: dict[str, Any], *, errors: list[str] | None = None,
-                 notice: str = "", status_code: int = 200) -> Template:
+def _agenda_page(
+    session: DbSession,
+    query: dict[str, Any],
+    *,
+    errors: list[str] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
     rows = agenda.agenda_rows(
-        session, hot_only=bool(query.get("hot")), policy_area=str(query.get("area") or ""),
-        q=str(query.get("q") or ""), on_agenda_only=query.get("show") != "all",
+        session,
+        hot_only=bool(query.get("hot")),
+        policy_area=str(query.get("area") or ""),
+        q=str(query.get("q") or ""),
+        on_agenda_only=query.get("show") != "all",
     )
-    return page("agenda", status_code, rows=rows, query=query, errors=errors or [], notice=notice,
-                areas=agenda.POLICY_AREAS)
+    return page(
+        "agenda", status_code, rows=rows, query=query, errors=errors or [], notice=notice, areas=agenda.POLICY_AREAS
+    )
 
 
 @get("/console/agenda", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
 def agenda_page(
-    session: DbSession, hot: FromQuery[str] = "", area: FromQuery[str] = "", q: FromQuery[str] = "",
-    show: FromQuery[str] = "", notice: FromQuery[str] = "",
+    session: DbSession,
+    hot: FromQuery[str] = "",
+    area: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+    show: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
 ) -> Template:
     """The Action Agenda: bills with the league's position, hot first; filters; import."""
     return _agenda_page(session, {"hot": hot, "area": area, "q": q, "show": show}, notice=notice)
 
 
 @post("/console/agenda/import", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
-def agenda_import(
-    session: DbSession, user: CurrentUser, data: MultipartBody[dict[str, Any]]
-) -> Response[Any]:
+def agenda_import(session: DbSession, user: CurrentUser, data: MultipartBody[dict[str, Any]]) -> Response[Any]:
     """Import an uploaded CSV or JSON file (checked whole first: one bad row changes nothing)."""
     upload = data.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -99,7 +115,12 @@ def agenda_import_shipped(session: DbSession, user: CurrentUser) -> Response[Any
 
 
 def _bill_page(
-    session: DbSession, bill_id: int, *, error: str = "", notice: str = "", form: dict[str, Any] | None = None,
+    session: DbSession,
+    bill_id: int,
+    *,
+    error: str = "",
+    notice: str = "",
+    form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Template:
     bill = session.get(Bill, bill_id)
@@ -107,9 +128,19 @@ def _bill_page(
         raise NotFoundException(f"There is no bill with id {bill_id}.")
     campaigns = session.exec(select(Campaign).where(Campaign.bill_id == bill_id).order_by(col(Campaign.id))).all()
     committees = session.exec(select(Committee).order_by(col(Committee.chamber), col(Committee.name))).all()
-    return page("bill", status_code, bill=bill, item=agenda.agenda_item(session, bill_id), campaigns=campaigns,
-                committees=committees, positions=list(Position), areas=agenda.POLICY_AREAS, error=error,
-                notice=notice, form=form or {})
+    return page(
+        "bill",
+        status_code,
+        bill=bill,
+        item=agenda.agenda_item(session, bill_id),
+        campaigns=campaigns,
+        committees=committees,
+        positions=list(Position),
+        areas=agenda.POLICY_AREAS,
+        error=error,
+        notice=notice,
+        form=form or {},
+    )
 
 
 @get("/console/bills/{bill_id:int}", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
@@ -123,16 +154,21 @@ def bill_save(session: DbSession, user: CurrentUser, bill_id: FromPath[int], dat
     """Save the bill's agenda entry; a new version date or committee opens its campaigns' next stage."""
     try:
         committee = text(data, "committee_id").strip()
-        report = agenda.update_agenda(session, bill_id, agenda.AgendaInput(
-            label="",
-            position=text(data, "position"),
-            hot=flag(data, "hot"),
-            policy_area=text(data, "policy_area"),
-            talking_points=text(data, "talking_points"),
-            status=text(data, "status").strip() or None,
-            version_date=day(data, "version_date"),
-            committee=committee if committee else "",
-        ), user)
+        report = agenda.update_agenda(
+            session,
+            bill_id,
+            agenda.AgendaInput(
+                label="",
+                position=text(data, "position"),
+                hot=flag(data, "hot"),
+                policy_area=text(data, "policy_area"),
+                talking_points=text(data, "talking_points"),
+                status=text(data, "status").strip() or None,
+                version_date=day(data, "version_date"),
+                committee=committee if committee else "",
+            ),
+            user,
+        )
     except agenda.AgendaError as exc:
         session.rollback()
         return _bill_page(session, bill_id, error=str(exc), form=data, status_code=422)
@@ -147,13 +183,20 @@ def bill_save(session: DbSession, user: CurrentUser, bill_id: FromPath[int], dat
 def committees_page(session: DbSession, notice: FromQuery[str] = "") -> Template:
     """Committees with their letter rules (deadline, channels, listing, source, date checked)."""
     committees = session.exec(
-        select(Committee).where(Committee.classification == "committee")
+        select(Committee)
+        .where(Committee.classification == "committee")
         .order_by(col(Committee.chamber), col(Committee.name))
     ).all()
     rules = committee_rules.rules_by_committee(session)
-    return page("committees", committees=committees, rules=rules, notice=notice,
-                describe=lambda r: committee_rules.deadline_rule_of(r).describe(),
-                channels=committee_rules.channels, checked=committee_rules.checked_label)
+    return page(
+        "committees",
+        committees=committees,
+        rules=rules,
+        notice=notice,
+        describe=lambda r: committee_rules.deadline_rule_of(r).describe(),
+        channels=committee_rules.channels,
+        checked=committee_rules.checked_label,
+    )
 
 
 @post("/console/committees/seed", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
@@ -164,15 +207,30 @@ def committees_seed(session: DbSession) -> Redirect:
     return Redirect(path="/console/committees", query_params={"notice": notice}, status_code=303)
 
 
-def _committee_page(session: DbSession, committee_id: int, *, error: str = "", form: dict[str, Any] | None = None,
-                    notice: str = "", status_code: int = 200) -> Template:
+def _committee_page(
+    session: DbSession,
+    committee_id: int,
+    *,
+    error: str = "",
+    form: dict[str, Any] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
     committee = session.get(Committee, committee_id)
     if committee is None:
         raise NotFoundException(f"There is no committee with id {committee_id}.")
     rule = committee_rules.rule_for(session, committee_id)
     return page(
-        "committee", status_code, committee=committee, rule=rule, error=error, form=form or {}, notice=notice,
-        kinds=list(RuleKind), listings=list(Listing), weekdays=WEEKDAYS,
+        "committee",
+        status_code,
+        committee=committee,
+        rule=rule,
+        error=error,
+        form=form or {},
+        notice=notice,
+        kinds=list(RuleKind),
+        listings=list(Listing),
+        weekdays=WEEKDAYS,
         rule_text=committee_rules.deadline_rule_of(rule).describe() if rule else "",
         hearings=hearings.list_hearings(session, committee_id=committee_id),
         holidays=state_holidays(utcnow().year),
@@ -190,31 +248,50 @@ def committee_rule_save(
     session: DbSession, user: CurrentUser, committee_id: FromPath[int], data: FormData
 ) -> Response[Any]:
     try:
-        committee_rules.save_rule(session, committee_id, committee_rules.RuleInput(
-            kind=text(data, "kind"), days=integer(data, "days") or 0, weekday=integer(data, "weekday") or 0,
-            at_time=text(data, "at_time", "17:00"), source_url=text(data, "source_url"),
-            checked_on=day(data, "checked_on"), accepts_portal=flag(data, "accepts_portal"),
-            accepts_email=flag(data, "accepts_email"), accepts_mail=flag(data, "accepts_mail"),
-            listing=text(data, "listing", Listing.UNKNOWN), notes=text(data, "notes"),
-        ), user)
+        committee_rules.save_rule(
+            session,
+            committee_id,
+            committee_rules.RuleInput(
+                kind=text(data, "kind"),
+                days=integer(data, "days") or 0,
+                weekday=integer(data, "weekday") or 0,
+                at_time=text(data, "at_time", "17:00"),
+                source_url=text(data, "source_url"),
+                checked_on=day(data, "checked_on"),
+                accepts_portal=flag(data, "accepts_portal"),
+                accepts_email=flag(data, "accepts_email"),
+                accepts_mail=flag(data, "accepts_mail"),
+                listing=text(data, "listing", Listing.UNKNOWN),
+                notes=text(data, "notes"),
+            ),
+            user,
+        )
     except RuleError as exc:
         session.rollback()
         return _committee_page(session, committee_id, error=str(exc), form=data, status_code=422)
-    return Redirect(path=f"/console/committees/{committee_id}", query_params={"notice": "Rule saved."},
-                    status_code=303)
+    return Redirect(path=f"/console/committees/{committee_id}", query_params={"notice": "Rule saved."}, status_code=303)
 
 
 # ----------------------------------------------------------------------------------------------- hearings
 
 
-def _hearings_page(session: DbSession, *, error: str = "", form: dict[str, Any] | None = None, notice: str = "",
-                   status_code: int = 200) -> Template:
+def _hearings_page(
+    session: DbSession, *, error: str = "", form: dict[str, Any] | None = None, notice: str = "", status_code: int = 200
+) -> Template:
     committees = session.exec(
-        select(Committee).where(Committee.classification == "committee")
+        select(Committee)
+        .where(Committee.classification == "committee")
         .order_by(col(Committee.chamber), col(Committee.name))
     ).all()
-    return page("hearings", status_code, rows=hearings.list_hearings(session), committees=committees, error=error,
-                form=form or {}, notice=notice)
+    return page(
+        "hearings",
+        status_code,
+        rows=hearings.list_hearings(session),
+        committees=committees,
+        error=error,
+        form=form or {},
+        notice=notice,
+    )
 
 
 def _hearing_input(data: dict[str, Any]) -> hearings.HearingInput:
@@ -222,8 +299,9 @@ def _hearing_input(data: dict[str, Any]) -> hearings.HearingInput:
     committee_id = integer(data, "committee_id")
     if when is None or committee_id is None:
         raise hearings.HearingError("Choose the committee and the hearing date.")
-    return hearings.HearingInput(committee_id, when, text(data, "hearing_time"), text(data, "room"),
-                                 text(data, "notes"))
+    return hearings.HearingInput(
+        committee_id, when, text(data, "hearing_time"), text(data, "room"), text(data, "notes")
+    )
 
 
 @get("/console/hearings", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
@@ -246,8 +324,14 @@ def _hearing_page(session: DbSession, hearing_id: int, *, error: str = "", statu
     with http_errors():
         hearing = hearings.get_hearing(session, hearing_id)
     committees = session.exec(select(Committee).order_by(col(Committee.chamber), col(Committee.name))).all()
-    return page("hearing", status_code, hearing=hearing, committees=committees, error=error,
-                info=hearings.deadline_info(session, hearing))
+    return page(
+        "hearing",
+        status_code,
+        hearing=hearing,
+        committees=committees,
+        error=error,
+        info=hearings.deadline_info(session, hearing),
+    )
 
 
 @get("/console/hearings/{hearing_id:int}", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
@@ -277,19 +361,40 @@ def hearing_save(session: DbSession, user: CurrentUser, hearing_id: FromPath[int
 
 def _officials(session: DbSession) -> list[tuple[User, str]]:
     rows = session.exec(
-        select(User, City).join(City, col(City.id) == User.city_id)
-        .where(User.role == Role.OFFICIAL, col(User.active).is_(True)).order_by(col(City.name), col(User.name))
+        select(User, City)
+        .join(City, col(City.id) == User.city_id)
+        .where(User.role == Role.OFFICIAL, col(User.active).is_(True))
+        .order_by(col(City.name), col(User.name))
         .limit(500)
     ).all()
     return [(u, c.name) for u, c in rows]
 
 
-def _editor(session: DbSession, *, template_id: int | None, kind: str, source: str, name: str = "",
-            error: str = "", error_line: int | None = None, notice: str = "", status_code: int = 200) -> Template:
+def _editor(
+    session: DbSession,
+    *,
+    template_id: int | None,
+    kind: str,
+    source: str,
+    name: str = "",
+    error: str = "",
+    error_line: int | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
     template = templates_store.get_template(session, template_id) if template_id else None
     return page(
-        "template", status_code, template=template, kind=kind, source=source, name=name, error=error,
-        error_line=error_line, notice=notice, kinds=KINDS, variables=templates_store.VARIABLES,
+        "template",
+        status_code,
+        template=template,
+        kind=kind,
+        source=source,
+        name=name,
+        error=error,
+        error_line=error_line,
+        notice=notice,
+        kinds=KINDS,
+        variables=templates_store.VARIABLES,
         versions=templates_store.versions_of(session, template_id) if template_id else [],
         cities=session.exec(select(City).where(col(City.is_member).is_(True)).order_by(col(City.name))).all(),
         officials=_officials(session),
@@ -314,26 +419,43 @@ def template_new(session: DbSession, kind: FromQuery[str] = "support") -> Templa
 def template_create(session: DbSession, user: CurrentUser, data: FormData) -> Response[Any]:
     kind, source, name = text(data, "kind"), text(data, "source"), text(data, "name")
     try:
-        version = templates_store.create_template(session, name=name, kind=kind, source=source, user=user,
-                                                  note=text(data, "note"))
+        version = templates_store.create_template(
+            session, name=name, kind=kind, source=source, user=user, note=text(data, "note")
+        )
     except templates_store.TemplateStoreError as exc:
         session.rollback()
-        return _editor(session, template_id=None, kind=kind, source=source, name=name, error=str(exc),
-                       error_line=exc.line, status_code=422)
-    return Redirect(path=f"/console/templates/{version.template_id}", query_params={"notice": "Saved as version 1."},
-                    status_code=303)
+        return _editor(
+            session,
+            template_id=None,
+            kind=kind,
+            source=source,
+            name=name,
+            error=str(exc),
+            error_line=exc.line,
+            status_code=422,
+        )
+    return Redirect(
+        path=f"/console/templates/{version.template_id}",
+        query_params={"notice": "Saved as version 1."},
+        status_code=303,
+    )
 
 
 @get("/console/templates/{template_id:int}", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
-def template_page(session: DbSession, template_id: FromPath[int], notice: FromQuery[str] = "",
-                  version: FromQuery[int | None] = None) -> Template:
+def template_page(
+    session: DbSession, template_id: FromPath[int], notice: FromQuery[str] = "", version: FromQuery[int | None] = None
+) -> Template:
     """The editor: the body, the documented variables, the live preview for a chosen city and signer."""
     with http_errors():
         template = templates_store.get_template(session, template_id)
-        shown = (templates_store.get_version(session, version) if version
-                 else templates_store.latest_version(session, template_id))
-    return _editor(session, template_id=template_id, kind=template.kind, source=shown.source, name=template.name,
-                   notice=notice)
+        shown = (
+            templates_store.get_version(session, version)
+            if version
+            else templates_store.latest_version(session, template_id)
+        )
+    return _editor(
+        session, template_id=template_id, kind=template.kind, source=shown.source, name=template.name, notice=notice
+    )
 
 
 @post("/console/templates/{template_id:int}", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
@@ -346,16 +468,31 @@ def template_save(session: DbSession, user: CurrentUser, template_id: FromPath[i
         version = templates_store.save_version(session, template_id, source, user, text(data, "note"))
     except templates_store.TemplateStoreError as exc:
         session.rollback()
-        return _editor(session, template_id=template_id, kind=template.kind, source=source, name=template.name,
-                       error=str(exc), error_line=exc.line, status_code=422)
-    return Redirect(path=f"/console/templates/{template_id}",
-                    query_params={"notice": f"Saved as version {version.number}."}, status_code=303)
+        return _editor(
+            session,
+            template_id=template_id,
+            kind=template.kind,
+            source=source,
+            name=template.name,
+            error=str(exc),
+            error_line=exc.line,
+            status_code=422,
+        )
+    return Redirect(
+        path=f"/console/templates/{template_id}",
+        query_params={"notice": f"Saved as version {version.number}."},
+        status_code=303,
+    )
 
 
 def _preview_document(session: DbSession, data: dict[str, Any]) -> Any:
     return templates_store.preview_document(
-        session, kind=text(data, "kind", "support"), source=text(data, "source") or None,
-        city_id=integer(data, "city_id"), signer_id=integer(data, "signer_id"), bill_id=integer(data, "bill_id"),
+        session,
+        kind=text(data, "kind", "support"),
+        source=text(data, "source") or None,
+        city_id=integer(data, "city_id"),
+        signer_id=integer(data, "signer_id"),
+        bill_id=integer(data, "bill_id"),
     )
 
 
@@ -369,16 +506,18 @@ def template_preview(session: DbSession, data: FormData) -> Template:
     return page("preview_frame", html=html, error="")
 
 
-@post("/console/templates/preview.pdf", guards=[STAFF], sync_to_thread=True, include_in_schema=False,
-      status_code=200)
+@post("/console/templates/preview.pdf", guards=[STAFF], sync_to_thread=True, include_in_schema=False, status_code=200)
 def template_preview_pdf(session: DbSession, data: FormData) -> Response[Any]:
     """The letter as the PDF it would be (nothing is saved)."""
     try:
         pdf = templates_store.preview_pdf(_preview_document(session, data))
     except templates_store.TemplateStoreError as exc:
         return page("preview_frame", 422, error=str(exc))
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": 'inline; filename="preview.pdf"', "Cache-Control": "no-store"})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="preview.pdf"', "Cache-Control": "no-store"},
+    )
 
 
 # ----------------------------------------------------------------------------------------------- approval queue
@@ -405,11 +544,33 @@ def review_decide(session: DbSession, user: CurrentUser, review_id: FromPath[int
     return Redirect(path="/console/reviews", query_params={"notice": notice}, status_code=303)
 
 
-# Plain handlers, not a Router: another package's Router already serves some of these paths (other verbs), and
-# two Routers on one path would both claim its OPTIONS handler.
 route_handlers: list[Any] = [
-    console_home, agenda_page, agenda_import, agenda_import_shipped, bill_page, bill_save, committees_page,
-    committees_seed, committee_page, committee_rule_save, hearings_page, hearing_create, hearing_page, hearing_save,
-    templates_page, template_new, template_create, template_page, template_save, template_preview,
-    template_preview_pdf, reviews_page, review_decide,
+    Router(
+        path="/",
+        route_handlers=[
+            console_home,
+            agenda_page,
+            agenda_import,
+            agenda_import_shipped,
+            bill_page,
+            bill_save,
+            committees_page,
+            committees_seed,
+            committee_page,
+            committee_rule_save,
+            hearings_page,
+            hearing_create,
+            hearing_page,
+            hearing_save,
+            templates_page,
+            template_new,
+            template_create,
+            template_page,
+            template_save,
+            template_preview,
+            template_preview_pdf,
+            reviews_page,
+            review_decide,
+        ],
+    )
 ]

@@ -117,7 +117,7 @@ def bill_ref(bill: Bill) -> BillRef:
     amended = bill.version_date is not None and bill.version_date != bill.introduced_date
     return BillRef(
         label=bill.label,
-        title=bill.title,
+        title=bill.title.rstrip(". "),  # the RE: line goes on " — SUPPORT" after it
         author=bill.author_name,
         version_date=bill.version_date or bill.introduced_date,
         version_label="as amended" if amended else "as introduced" if bill.introduced_date else "",

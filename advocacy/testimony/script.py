@@ -161,7 +161,7 @@ def _the(city: str) -> str:
 
 
 def two_minute_draft(facts: DraftFacts) -> str:
-    """A 260–300-word draft: opening, the talking points, fillers if short, a place for a local example, the ask.
+    """A draft of 260 to 300 words: opening, the talking points, fillers if short, a place for a local example, the ask.
 
     Paragraphs are separated by blank lines.
     """

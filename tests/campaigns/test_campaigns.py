@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
-from advocacy.accounts.models import Role
+from advocacy.accounts.models import Role, User
 from advocacy.campaigns.demo import create_demo_campaigns
 from advocacy.campaigns.models import Campaign, CampaignStatus, Position, TargetGroup
 from advocacy.campaigns.service import create_campaign, stage_of
 from advocacy.db import session_scope
 from advocacy.directory.models import Bill, City, CommitteeMembership
 from advocacy.directory.service import committee_members
-from tests.helpers import login
+from tests.helpers import create_user, login
+
+
+@pytest.fixture()
+def make_official_in(loaded_data: dict[str, int]) -> Callable[..., User]:
+    """A user of ``role`` (an official of Sacramento by default, who may sign)."""
+
+    def make(role: Role = Role.OFFICIAL) -> User:
+        with session_scope() as session:
+            return create_user(
+                session, role=role, may_sign=role is Role.OFFICIAL, title="Mayor" if role is Role.OFFICIAL else ""
+            )
+
+    return make
 
 
 def bill(session: Any, measure: str, number: int) -> Bill:
