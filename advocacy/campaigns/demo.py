@@ -26,22 +26,34 @@ DEMO_CAMPAIGNS: list[tuple[str, Position, int]] = [
 # Excluded as demo stages: Rules only assigns bills, and Appropriations hears no letters on the suspense file.
 NOT_A_HEARING = ("Rules", "Appropriations")
 
-TALKING_POINTS = {
-    Position.SUPPORT: [
-        "(Demo) Explain what this bill would let your city do better for its residents.",
-        "(Demo) Name a local project, service or budget line it would help.",
+# Illustrative talking points, written as a league would write them so the demo letter reads like a real one; they
+# are not the league's positions (every demo campaign's title says "Demo").
+TALKING_POINTS: dict[str, list[str]] = {
+    "SB 1256": [
+        "It brings certainty to challenges under the Subdivision Map Act, so approved subdivisions, and the homes "
+        "and public improvements that come with them, are not held up for years.",
+        "City staff and applicants can plan around a clear timeline instead of open-ended litigation risk.",
+        "It keeps the local review that makes subdivision decisions fit the community.",
     ],
-    Position.OPPOSE: [
-        "(Demo) Explain which local decision this bill would take away from your council.",
-        "(Demo) Name the cost or service your city would lose.",
+    "AB 1573": [
+        "Cities share the goal of planning for housing for every income level and for the residents who need it most.",
+        "As written, the bill adds housing element requirements in the middle of a planning cycle, without the data "
+        "or the funding cities need to meet them.",
+        "We ask that the bill apply from the next housing element cycle and come with state guidance, so that cities "
+        "can comply without reopening housing elements the state has already certified.",
     ],
-    Position.OPPOSE_UNLESS_AMENDED: [
-        "(Demo) Name the amendment that would answer the city's concern.",
-        "(Demo) Explain what the bill would cost your city as now written.",
+    "SB 1117": [
+        "Cities permit thousands of accessory dwelling units each year under the state's already detailed rules.",
+        "A further one-size-fits-all mandate would override local standards for safety, parking and infrastructure "
+        "that reflect each community.",
+        "Frequent changes to accessory dwelling unit law force cities to rewrite their ordinances again and confuse "
+        "homeowners who are part way through permitting.",
     ],
-    Position.REQUEST_FOR_SIGNATURE: [
-        "(Demo) Thank the Legislature for passing the bill.",
-        "(Demo) Explain what its signature would mean for your residents.",
+    "SB 1426": [
+        "It streamlines the annual planning reports cities file with the state, removing duplicated and outdated "
+        "requirements.",
+        "It frees planning staff to process permits rather than paperwork.",
+        "It keeps the state's housing data accurate while making it simpler to report.",
     ],
 }
 
@@ -77,7 +89,7 @@ def create_demo_campaigns(session: Session) -> list[Campaign]:
                 bill_id=bill.id,
                 position=position,
                 title=title,
-                talking_points="\n".join(TALKING_POINTS[position]),
+                talking_points="\n".join(TALKING_POINTS[label]),
                 deadline=utcnow() + timedelta(days=days),
                 status=CampaignStatus.ACTIVE,
             )

@@ -137,9 +137,7 @@ def build_invite(invite: Invite) -> bytes:
         # The zone's rules for the hearing's year only (a few lines instead of every transition since 1970), before
         # the event that refers to it, where every calendar program looks for it.
         year = invite.hearing_date.year
-        calendar.add_component(
-            Timezone.from_tzid(TZID, first_date=date(year, 1, 1), last_date=date(year + 1, 1, 1))
-        )
+        calendar.add_component(Timezone.from_tzid(TZID, first_date=date(year, 1, 1), last_date=date(year + 1, 1, 1)))
     calendar.add_component(event)
     data: bytes = calendar.to_ical()
     return data

@@ -145,8 +145,9 @@ def _context(view: SignupView) -> dict[str, Any]:
     }
 
 
-def _email(view: SignupView, template: str, context: dict[str, Any], attachments: list[Attachment],
-           category: str) -> Email:
+def _email(
+    view: SignupView, template: str, context: dict[str, Any], attachments: list[Attachment], category: str
+) -> Email:
     settings = get_settings()
     subject, text, html = render_email(template, context)
     official = view.official
@@ -157,8 +158,11 @@ def _email(view: SignupView, template: str, context: dict[str, Any], attachments
         sender=Address(settings.mail_from, settings.mail_from_name),
         text=text,
         html=html,
-        personalizations=[Personalization(to=[Address(official.email, official.name)],
-                                          custom_args={"testimony_signup": str(view.signup.id)})],
+        personalizations=[
+            Personalization(
+                to=[Address(official.email, official.name)], custom_args={"testimony_signup": str(view.signup.id)}
+            )
+        ],
         attachments=attachments,
         categories=[category],
     )
@@ -172,8 +176,9 @@ def notice_email(session: Session, notice: TestimonyNotice) -> Email:
     kind = NoticeKind(notice.kind)
     context = {**_context(view), "kind": kind.value, "heading": SUBJECTS[kind], "method": notice.method}
     invite = invite_for(view, sequence=notice.sequence, method=notice.method, stamp=notice.created_at)
-    return _email(view, "testimony_notice", context, [Attachment("invite.ics", invite, "text/calendar")],
-                  "testimony-notice")
+    return _email(
+        view, "testimony_notice", context, [Attachment("invite.ics", invite, "text/calendar")], "testimony-notice"
+    )
 
 
 def reminder_email(session: Session, reminder: TestimonyReminder) -> Email:
@@ -188,8 +193,9 @@ def reminder_email(session: Session, reminder: TestimonyReminder) -> Email:
 # ----------------------------------------------------------------------------------------------- sending
 
 
-def _claim(session: Session, model: type[TestimonyNotice] | type[TestimonyReminder], row_id: int,
-           now: datetime) -> bool:
+def _claim(
+    session: Session, model: type[TestimonyNotice] | type[TestimonyReminder], row_id: int, now: datetime
+) -> bool:
     """Take the row for one send: pending, or a claim gone stale. Exactly one caller gets True. Commits."""
     result = session.execute(
         update(model)
@@ -348,14 +354,23 @@ def schedule_reminders(session: Session, now: datetime) -> list[int]:
     return created
 
 
-def _insert_reminder(session: Session, signup_id: int, kind: ReminderKind, status: MailStatus, due: datetime,
-                     now: datetime, why: str) -> int | None:
+def _insert_reminder(
+    session: Session, signup_id: int, kind: ReminderKind, status: MailStatus, due: datetime, now: datetime, why: str
+) -> int | None:
     """Insert a reminder row unless one exists for (sign-up, kind): then another sweep made it, and it is theirs.
 
     ``ON CONFLICT DO NOTHING`` (both PostgreSQL and SQLite have it) keeps the sweep's transaction intact where a
     failed plain INSERT would abort it."""
-    values = {"signup_id": signup_id, "kind": kind.value, "status": status.value, "due_at": due, "created_at": now,
-              "error": why, "attempts": 0, "message_id": ""}
+    values = {
+        "signup_id": signup_id,
+        "kind": kind.value,
+        "status": status.value,
+        "due_at": due,
+        "created_at": now,
+        "error": why,
+        "attempts": 0,
+        "message_id": "",
+    }
     table = TestimonyReminder.__table__  # type: ignore[attr-defined]
     if session.get_bind().dialect.name == "postgresql":
         statement: Any = postgresql_insert(table).values(**values)
@@ -366,8 +381,9 @@ def _insert_reminder(session: Session, signup_id: int, kind: ReminderKind, statu
     return int(inserted[0]) if inserted else None
 
 
-def _stuck(session: Session, model: type[TestimonyNotice] | type[TestimonyReminder], now: datetime,
-           exclude: list[int]) -> list[int]:
+def _stuck(
+    session: Session, model: type[TestimonyNotice] | type[TestimonyReminder], now: datetime, exclude: list[int]
+) -> list[int]:
     query = select(model.id).where(
         ((col(model.status) == MailStatus.PENDING) & (col(model.created_at) < now - STUCK_AFTER))
         | ((col(model.status) == MailStatus.SENDING) & (col(model.claimed_at) < now - STALE_CLAIM))
@@ -411,6 +427,11 @@ def sweep(session: Session, *, now: datetime | None = None) -> SweepResult:
         after_commit(session, nudge)
     result = SweepResult(reminders, notices, stuck_reminders, changes)
     if result.nudges:
-        log.info("testimony sweep: %d reminder(s) due, %d hearing change(s), %d notice(s) and %d reminder(s) nudged",
-                 len(reminders), changes, len(notices), len(stuck_reminders))
+        log.info(
+            "testimony sweep: %d reminder(s) due, %d hearing change(s), %d notice(s) and %d reminder(s) nudged",
+            len(reminders),
+            changes,
+            len(notices),
+            len(stuck_reminders),
+        )
     return result

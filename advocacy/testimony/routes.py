@@ -127,8 +127,15 @@ def _page(name: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=f"pages/{name}.html", context=context, status_code=status_code)
 
 
-def _index(session: DbSession, user: User, *, error: str = "", form: dict[str, Any] | None = None,
-           notice: str = "", status_code: int = 200) -> Template:
+def _index(
+    session: DbSession,
+    user: User,
+    *,
+    error: str = "",
+    form: dict[str, Any] | None = None,
+    notice: str = "",
+    status_code: int = 200,
+) -> Template:
     now = utcnow()
     staff = service.is_staff(user)
     campaigns, hearings = service.open_choices(session) if staff else ([], [])
@@ -165,12 +172,19 @@ def open_call_page(session: DbSession, user: CurrentUser, data: URLEncodedBody[d
     except ERRORS as exc:
         session.rollback()
         return _index(session, user, error=str(exc), form=data, status_code=to_http(exc).status_code)
-    return Redirect(path=f"/testimony/calls/{call.id}", query_params={"notice": "Sign-ups are open."},
-                    status_code=303)
+    return Redirect(path=f"/testimony/calls/{call.id}", query_params={"notice": "Sign-ups are open."}, status_code=303)
 
 
-def _call_page(session: DbSession, user: User, call_id: int, *, error: str = "", notice: str = "",
-               form: dict[str, Any] | None = None, status_code: int = 200) -> Template:
+def _call_page(
+    session: DbSession,
+    user: User,
+    call_id: int,
+    *,
+    error: str = "",
+    notice: str = "",
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Template:
     with domain_errors():
         view = service.call_view(session, call_id, user)
     now = utcnow()
@@ -232,20 +246,24 @@ def sign_up_page(
 ) -> Response[Any]:
     try:
         signup = service.sign_up(
-            session, call_id, user,
+            session,
+            call_id,
+            user,
             service.SignupInput(data.role, data.mode, data.stated_name, data.stated_title, data.stated_city),
         )
     except ERRORS as exc:
         session.rollback()
         if isinstance(exc, service.TestimonyNotFound):
             raise to_http(exc) from None
-        return _call_page(session, user, call_id, error=str(exc), form=data.__dict__,
-                          status_code=to_http(exc).status_code)
+        return _call_page(
+            session, user, call_id, error=str(exc), form=data.__dict__, status_code=to_http(exc).status_code
+        )
     return Redirect(path=f"/testimony/signups/{signup.id}", status_code=303)
 
 
-def _signup_page(session: DbSession, user: User, signup_id: int, *, error: str = "", status_code: int = 200,
-                 notice: str = "") -> Template:
+def _signup_page(
+    session: DbSession, user: User, signup_id: int, *, error: str = "", status_code: int = 200, notice: str = ""
+) -> Template:
     with domain_errors():
         view = service.signup_view(session, signup_id, user)
     return _page(
@@ -263,8 +281,7 @@ def _signup_page(session: DbSession, user: User, signup_id: int, *, error: str =
     )
 
 
-@get("/testimony/signups/{signup_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True,
-     include_in_schema=False)
+@get("/testimony/signups/{signup_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, include_in_schema=False)
 def signup_page(
     session: DbSession, user: CurrentUser, signup_id: FromPath[int], notice: FromQuery[str] = ""
 ) -> Template:
@@ -272,8 +289,12 @@ def signup_page(
     return _signup_page(session, user, signup_id, notice=notice[:200])
 
 
-@get("/testimony/signups/{signup_id:int}/invite.ics", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True,
-     include_in_schema=False)
+@get(
+    "/testimony/signups/{signup_id:int}/invite.ics",
+    guards=[OFFICIALS_AND_STAFF],
+    sync_to_thread=True,
+    include_in_schema=False,
+)
 def signup_invite(session: DbSession, user: CurrentUser, signup_id: FromPath[int]) -> Response[bytes]:
     with domain_errors():
         data = mailing.current_invite(session, signup_id, user)
@@ -284,8 +305,12 @@ def signup_invite(session: DbSession, user: CurrentUser, signup_id: FromPath[int
     )
 
 
-@post("/testimony/signups/{signup_id:int}/cancel", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True,
-      include_in_schema=False)
+@post(
+    "/testimony/signups/{signup_id:int}/cancel",
+    guards=[OFFICIALS_AND_STAFF],
+    sync_to_thread=True,
+    include_in_schema=False,
+)
 def cancel_page(session: DbSession, user: CurrentUser, signup_id: FromPath[int]) -> Response[Any]:
     try:
         service.cancel_signup(session, signup_id, user)
@@ -294,8 +319,9 @@ def cancel_page(session: DbSession, user: CurrentUser, signup_id: FromPath[int])
         if isinstance(exc, service.TestimonyNotFound):
             raise to_http(exc) from None
         return _signup_page(session, user, signup_id, error=str(exc), status_code=to_http(exc).status_code)
-    return Redirect(path=f"/testimony/signups/{signup_id}", query_params={"notice": "Your sign-up is cancelled."},
-                    status_code=303)
+    return Redirect(
+        path=f"/testimony/signups/{signup_id}", query_params={"notice": "Your sign-up is cancelled."}, status_code=303
+    )
 
 
 @post("/testimony/signups/{signup_id:int}/decision", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
@@ -310,17 +336,25 @@ def decision_page(
         if isinstance(exc, service.TestimonyNotFound):
             raise to_http(exc) from None
         return _signup_page(session, user, signup_id, error=str(exc), status_code=to_http(exc).status_code)
-    return Redirect(path=f"/testimony/calls/{signup.call_id}", query_params={"notice": "Decision saved."},
-                    status_code=303)
+    return Redirect(
+        path=f"/testimony/calls/{signup.call_id}", query_params={"notice": "Decision saved."}, status_code=303
+    )
 
 
-def _witness_page(session: DbSession, user: User, hearing_id: int, *, error: str = "", notice: str = "",
-                  status_code: int = 200) -> Template:
+def _witness_page(
+    session: DbSession, user: User, hearing_id: int, *, error: str = "", notice: str = "", status_code: int = 200
+) -> Template:
     with domain_errors():
         wl = witness_list.build(session, hearing_id, user)
     return _page(
-        "testimony_witnesses", status_code, user=user, wl=wl, error=error, notice=notice,
-        started=service.hearing_started(wl.hearing, utcnow()), WitnessRole=WitnessRole,
+        "testimony_witnesses",
+        status_code,
+        user=user,
+        wl=wl,
+        error=error,
+        notice=notice,
+        started=service.hearing_started(wl.hearing, utcnow()),
+        WitnessRole=WitnessRole,
     )
 
 
@@ -332,15 +366,13 @@ def witnesses_page(
     return _witness_page(session, user, hearing_id, notice=notice[:200])
 
 
-@get("/testimony/hearings/{hearing_id:int}/witnesses.csv", guards=[STAFF], sync_to_thread=True,
-     include_in_schema=False)
+@get("/testimony/hearings/{hearing_id:int}/witnesses.csv", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
 def witnesses_csv(session: DbSession, user: CurrentUser, hearing_id: FromPath[int]) -> Response[str]:
     with domain_errors():
         return _csv(witness_list.build(session, hearing_id, user))
 
 
-@get("/testimony/hearings/{hearing_id:int}/witnesses.pdf", guards=[STAFF], sync_to_thread=True,
-     include_in_schema=False)
+@get("/testimony/hearings/{hearing_id:int}/witnesses.pdf", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
 def witnesses_pdf(session: DbSession, user: CurrentUser, hearing_id: FromPath[int]) -> Response[bytes]:
     with domain_errors():
         return _pdf(witness_list.build(session, hearing_id, user))
@@ -359,16 +391,21 @@ def spoke_page(
         if isinstance(exc, service.TestimonyNotFound):
             raise to_http(exc) from None
         return _witness_page(session, user, hearing_id, error=str(exc), status_code=to_http(exc).status_code)
-    return Redirect(path=f"/testimony/hearings/{hearing_id}/witnesses",
-                    query_params={"notice": "Recorded who spoke."}, status_code=303)
+    return Redirect(
+        path=f"/testimony/hearings/{hearing_id}/witnesses",
+        query_params={"notice": "Recorded who spoke."},
+        status_code=303,
+    )
 
 
 def _csv(wl: witness_list.WitnessList) -> Response[str]:
     return Response(
         witness_list.to_csv(wl),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{witness_list.filename(wl, "csv")}"',
-                 "Cache-Control": "private"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{witness_list.filename(wl, "csv")}"',
+            "Cache-Control": "private",
+        },
     )
 
 
@@ -376,8 +413,10 @@ def _pdf(wl: witness_list.WitnessList) -> Response[bytes]:
     return Response(
         witness_list.to_pdf(wl),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{witness_list.filename(wl, "pdf")}"',
-                 "Cache-Control": "private"},
+        headers={
+            "Content-Disposition": f'inline; filename="{witness_list.filename(wl, "pdf")}"',
+            "Cache-Control": "private",
+        },
     )
 
 
@@ -389,8 +428,9 @@ def api_hearings(session: DbSession, user: CurrentUser, include_past: FromQuery[
     """Hearings taking testimony sign-ups (upcoming ones unless ``include_past``), each with its calls: bill,
     side, deadline, remote option, lead slots free and me-too places left."""
     now = utcnow()
-    return [HearingOut.build(v, now) for v in service.hearings_with_calls(session, user, include_past=include_past,
-                                                                          now=now)]
+    return [
+        HearingOut.build(v, now) for v in service.hearings_with_calls(session, user, include_past=include_past, now=now)
+    ]
 
 
 @get("/api/v1/hearings/{hearing_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, tags=["testimony"])
@@ -401,8 +441,13 @@ def api_hearing(session: DbSession, user: CurrentUser, hearing_id: FromPath[int]
     return HearingDetailOut.build_detail(view, utcnow())
 
 
-@post("/api/v1/hearings/{hearing_id:int}/signups", guards=[OFFICIALS], sync_to_thread=True, status_code=201,
-      tags=["testimony"])
+@post(
+    "/api/v1/hearings/{hearing_id:int}/signups",
+    guards=[OFFICIALS],
+    sync_to_thread=True,
+    status_code=201,
+    tags=["testimony"],
+)
 def api_sign_up(
     session: DbSession, user: CurrentUser, hearing_id: FromPath[int], data: JSONBody[SignupRequest]
 ) -> SignupOut:
@@ -427,8 +472,13 @@ def api_sign_up(
         return SignupOut.build(service.signup_view(session, signup.id or 0, user))
 
 
-@delete("/api/v1/signups/{signup_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, status_code=200,
-        tags=["testimony"])
+@delete(
+    "/api/v1/signups/{signup_id:int}",
+    guards=[OFFICIALS_AND_STAFF],
+    sync_to_thread=True,
+    status_code=200,
+    tags=["testimony"],
+)
 def api_cancel(session: DbSession, user: CurrentUser, signup_id: FromPath[int]) -> SignupOut:
     """Cancel a sign-up (an official's own; staff: any) until the hearing begins; a freed lead slot goes to the
     waiting list."""
@@ -442,7 +492,7 @@ def api_witnesses(
     session: DbSession,
     user: CurrentUser,
     hearing_id: FromPath[int],
-    format: FromQuery[str] = "json",  # noqa: A002  (the documented query parameter)
+    format: FromQuery[str] = "json",
     bill_id: FromQuery[int | None] = None,
 ) -> Response[Any]:
     """The witness list (staff): per bill in file order, support then opposition, leads then me-toos.

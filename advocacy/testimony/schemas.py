@@ -174,8 +174,19 @@ class WitnessOut(BaseModel):
 
     @classmethod
     def build(cls, w: Witness) -> WitnessOut:
-        return cls(signup_id=w.signup_id, order=w.order, role=w.role, name=w.name, title=w.title, city=w.city,
-                   mode=w.mode, status=w.status, email=w.email, me_too_line=w.line, spoke=w.spoke)
+        return cls(
+            signup_id=w.signup_id,
+            order=w.order,
+            role=w.role,
+            name=w.name,
+            title=w.title,
+            city=w.city,
+            mode=w.mode,
+            status=w.status,
+            email=w.email,
+            me_too_line=w.line,
+            spoke=w.spoke,
+        )
 
 
 class SideOut(BaseModel):
@@ -186,8 +197,12 @@ class SideOut(BaseModel):
 
     @classmethod
     def build(cls, s: SideWitnesses) -> SideOut:
-        return cls(side=s.side.value, position=s.position.value, leads=[WitnessOut.build(w) for w in s.leads],
-                   me_toos=[WitnessOut.build(w) for w in s.me_toos])
+        return cls(
+            side=s.side.value,
+            position=s.position.value,
+            leads=[WitnessOut.build(w) for w in s.leads],
+            me_toos=[WitnessOut.build(w) for w in s.me_toos],
+        )
 
 
 class BillWitnessesOut(BaseModel):

@@ -335,8 +335,13 @@ def open_call(session: Session, data: CallInput, staff: User, *, now: datetime |
     except IntegrityError:
         session.rollback()
         raise TestimonyError("Sign-ups for this bill and side at this hearing are already open.") from None
-    record(session, staff, "testimony.call.open", f"testimony_call:{call.id}",
-           {"campaign_id": call.campaign_id, "hearing_id": call.hearing_id})
+    record(
+        session,
+        staff,
+        "testimony.call.open",
+        f"testimony_call:{call.id}",
+        {"campaign_id": call.campaign_id, "hearing_id": call.hearing_id},
+    )
     session.commit()
     return call
 
@@ -372,9 +377,20 @@ def update_call(
         call.instructions, call.status = clean.instructions, clean.status
         session.add(call)
         _promote_waitlist(session, call, hearing, now)
-        record(session, staff, "testimony.call.update", f"testimony_call:{call.id}",
-               {"status": call.status, "deadline": call.signup_deadline, "slots": call.lead_slots_per_side,
-                "capacity": call.capacity, "remote": call.remote_offered, "file_order": call.file_order})
+        record(
+            session,
+            staff,
+            "testimony.call.update",
+            f"testimony_call:{call.id}",
+            {
+                "status": call.status,
+                "deadline": call.signup_deadline,
+                "slots": call.lead_slots_per_side,
+                "capacity": call.capacity,
+                "remote": call.remote_offered,
+                "file_order": call.file_order,
+            },
+        )
         session.commit()
         return call
 
@@ -403,16 +419,24 @@ def _signups(session: Session, call_id: int) -> list[TestimonySignup]:
 # ----------------------------------------------------------------------------------------------- notices
 
 
-def _queue_notice(session: Session, signup: TestimonySignup, hearing: Hearing, kind: NoticeKind,
-                  *, first: bool = False, now: datetime | None = None) -> TestimonyNotice:
+def _queue_notice(
+    session: Session,
+    signup: TestimonySignup,
+    hearing: Hearing,
+    kind: NoticeKind,
+    *,
+    first: bool = False,
+    now: datetime | None = None,
+) -> TestimonyNotice:
     """Queue the e-mail (and invite at the next SEQUENCE) telling the official about ``kind``; sent after commit."""
     sequence = 0 if first else signup.ics_sequence + 1
     signup.ics_sequence = sequence
     signup.invited_hearing = hearing_fingerprint(hearing)
     signup.updated_at = now or utcnow()
     method = "CANCEL" if kind in (NoticeKind.CANCELLED, NoticeKind.DECLINED) else "REQUEST"
-    notice = TestimonyNotice(signup_id=signup.id or 0, sequence=sequence, kind=kind, method=method,
-                             created_at=now or utcnow())
+    notice = TestimonyNotice(
+        signup_id=signup.id or 0, sequence=sequence, kind=kind, method=method, created_at=now or utcnow()
+    )
     session.add(signup)
     session.add(notice)
     session.flush()
@@ -534,8 +558,9 @@ def sign_up(
         else:
             held = _count(session, call_id, WitnessRole.LEAD, SLOT_STATUSES)
             status = SignupStatus.HELD if held < call.lead_slots_per_side else SignupStatus.WAITLISTED
-        signup = existing or TestimonySignup(call_id=call_id, user_id=user.id or 0, role=clean.role,
-                                             status=status, stated_name=clean.stated_name)
+        signup = existing or TestimonySignup(
+            call_id=call_id, user_id=user.id or 0, role=clean.role, status=status, stated_name=clean.stated_name
+        )
         signup.role, signup.mode, signup.status = clean.role, clean.mode, status
         signup.city_id = user.city_id
         signup.stated_name, signup.stated_title = clean.stated_name, clean.stated_title
@@ -544,7 +569,11 @@ def sign_up(
         signup.slot_taken_at = now if status == SignupStatus.HELD else None
         signup.staff_message, signup.decided_by_id, signup.decided_at = "", None, None
         signup.cancelled_at, signup.spoke, signup.spoke_recorded_at, signup.spoke_recorded_by_id = (
-            None, None, None, None)
+            None,
+            None,
+            None,
+            None,
+        )
         session.add(signup)
         try:
             session.flush()
@@ -589,9 +618,7 @@ def _promote_waitlist(session: Session, call: TestimonyCall, hearing: Hearing, n
     return promoted
 
 
-def cancel_signup(
-    session: Session, signup_id: int, user: User, *, now: datetime | None = None
-) -> TestimonySignup:
+def cancel_signup(session: Session, signup_id: int, user: User, *, now: datetime | None = None) -> TestimonySignup:
     """Withdraw a sign-up (the official's own, or any for staff) until the hearing begins; a lead slot it held goes
     to the waiting list. Commits."""
     now = now or utcnow()
@@ -689,8 +716,13 @@ def decide(
         _queue_notice(session, signup, hearing, kind, now=now)
         if held_slot and signup.status not in SLOT_STATUSES:
             _promote_waitlist(session, call, hearing, now)
-        record(session, staff, f"testimony.signup.{action}", f"testimony_signup:{signup.id}",
-               {"role": signup.role, "status": signup.status, "message": message})
+        record(
+            session,
+            staff,
+            f"testimony.signup.{action}",
+            f"testimony_signup:{signup.id}",
+            {"role": signup.role, "status": signup.status, "message": message},
+        )
         session.commit()
         return signup
 
@@ -848,8 +880,9 @@ def _signup_view(session: Session, signup: TestimonySignup, call: TestimonyCall 
         hearing=hearing,
         committee=session.get(Committee, hearing.committee_id),
         official=session.get(User, signup.user_id),
-        me_too_line=me_too_line(signup.stated_name, signup.stated_title, signup.stated_city,
-                                Position(campaign.position)),
+        me_too_line=me_too_line(
+            signup.stated_name, signup.stated_title, signup.stated_city, Position(campaign.position)
+        ),
         draft="",
     )
     if signup.role == WitnessRole.LEAD:
@@ -922,8 +955,13 @@ def hearings_with_calls(
             Campaign.status == CampaignStatus.ACTIVE
         )
     rows = session.exec(
-        query.order_by(col(Hearing.hearing_date), col(Hearing.hearing_time), col(Hearing.id),
-                       col(TestimonyCall.file_order), col(TestimonyCall.id))
+        query.order_by(
+            col(Hearing.hearing_date),
+            col(Hearing.hearing_time),
+            col(Hearing.id),
+            col(TestimonyCall.file_order),
+            col(TestimonyCall.id),
+        )
     ).all()
     views: dict[int, HearingView] = {}
     for call, hearing in rows:
@@ -937,8 +975,12 @@ def hearings_with_calls(
 
 
 def _call_order(view: CallView) -> tuple[int, str, int, int]:
-    return (view.call.file_order if view.call.file_order is not None else 10_000, view.bill.label,
-            0 if view.call.side == Side.SUPPORT else 1, view.call.id or 0)
+    return (
+        view.call.file_order if view.call.file_order is not None else 10_000,
+        view.bill.label,
+        0 if view.call.side == Side.SUPPORT else 1,
+        view.call.id or 0,
+    )
 
 
 def _pacific_today(now_utc_naive: datetime) -> date:
@@ -991,7 +1033,8 @@ def call_for_hearing(session: Session, hearing_id: int, call_id: int | None, use
 def open_choices(session: Session) -> tuple[list[Campaign], list[tuple[Hearing, Committee | None]]]:
     """What the "open sign-ups" form offers staff: campaigns that can take testimony and upcoming hearings."""
     campaigns = [
-        c for c in session.exec(
+        c
+        for c in session.exec(
             select(Campaign).where(Campaign.status != CampaignStatus.CLOSED).order_by(col(Campaign.id).desc())
         ).all()
         if side_of(Position(c.position)) is not None

@@ -38,8 +38,23 @@ from advocacy.testimony.script import me_too_line
 from advocacy.testimony.service import NotAllowed, TestimonyNotFound, describe_hearing, is_staff
 
 CSV_COLUMNS = [
-    "hearing", "file_order", "bill", "bill_title", "position", "side", "role", "order", "name", "title", "city",
-    "mode", "status", "email", "me_too_line", "spoke", "signup_id",
+    "hearing",
+    "file_order",
+    "bill",
+    "bill_title",
+    "position",
+    "side",
+    "role",
+    "order",
+    "name",
+    "title",
+    "city",
+    "mode",
+    "status",
+    "email",
+    "me_too_line",
+    "spoke",
+    "signup_id",
 ]
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -186,9 +201,23 @@ def to_csv(witness_list: WitnessList) -> str:
         writer.writerow(
             safe_cell(v)
             for v in (
-                hearing, bill.file_order or "", bill.bill.label, bill.bill.title, side.position.value, side.label,
-                "lead" if w.role == WitnessRole.LEAD else "me-too", w.order, w.name, w.title, w.city, w.mode,
-                w.status, w.email, w.line, spoke, w.signup_id,
+                hearing,
+                bill.file_order or "",
+                bill.bill.label,
+                bill.bill.title,
+                side.position.value,
+                side.label,
+                "lead" if w.role == WitnessRole.LEAD else "me-too",
+                w.order,
+                w.name,
+                w.title,
+                w.city,
+                w.mode,
+                w.status,
+                w.email,
+                w.line,
+                spoke,
+                w.signup_id,
             )
         )
     return out.getvalue()
