@@ -33,16 +33,19 @@ def _route_handlers() -> list[Any]:
     # Imported here so that importing advocacy.app does not import every package at module load.
     from advocacy import dev, ops
     from advocacy.accounts import routes as accounts_routes
-    from advocacy.campaigns import routes as campaigns_routes
     from advocacy.campaigns import alert_routes, console_routes, wizard_routes
     from advocacy.campaigns import api as campaigns_api
+    from advocacy.campaigns import routes as campaigns_routes
     from advocacy.citipac import routes as citipac_routes
     from advocacy.directory import routes as directory_routes
     from advocacy.letters import routes as letters_routes
+    from advocacy.testimony import routes as testimony_routes
+    from advocacy.participation import routes as participation_routes
 
     handlers: list[Any] = []
     for module in (ops, dev, accounts_routes, directory_routes, campaigns_routes, letters_routes,
-                   citipac_routes, console_routes, wizard_routes, alert_routes, campaigns_api):
+                   citipac_routes, console_routes, wizard_routes, alert_routes, campaigns_api, testimony_routes,
+                   participation_routes):
         handlers.extend(module.route_handlers)
     handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True}))
     return handlers

@@ -91,7 +91,11 @@ def _register_package_commands() -> None:
 
 
 # Modules with a ``commands: list[click.Command]`` attribute.
-PACKAGE_COMMANDS: list[str] = ["advocacy.accounts.cli", "advocacy.directory.cli"]
+PACKAGE_COMMANDS: list[str] = [
+    "advocacy.accounts.cli",
+    "advocacy.directory.cli",
+    "advocacy.campaigns.console_cli",
+]
 
 _register_package_commands()
 

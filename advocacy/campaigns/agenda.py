@@ -86,8 +86,10 @@ class ImportReport:
     stage_changes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.agenda_created} bill(s) added to the agenda, {self.agenda_updated} updated; "
-                f"{self.bills_created} new bill(s) created")
+        text = (
+            f"{self.agenda_created} bill(s) added to the agenda, {self.agenda_updated} updated; "
+            f"{self.bills_created} new bill(s) created"
+        )
         if self.stage_changes:
             text += f"; {len(self.stage_changes)} campaign(s) moved to a new stage"
         return text
@@ -365,8 +367,13 @@ def import_shipped(session: Session, user: User | None) -> ImportReport:
     rows = []
     for index, item in enumerate(document.get("bills", []), start=1):
         topics = item.get("topics") or []
-        rows.append(AgendaInput(label=str(item.get("bill_id", "")), line=index,
-                                policy_area=TOPIC_AREAS.get(topics[0], "") if topics else None))
+        rows.append(
+            AgendaInput(
+                label=str(item.get("bill_id", "")),
+                line=index,
+                policy_area=TOPIC_AREAS.get(topics[0], "") if topics else None,
+            )
+        )
     return import_rows(session, rows, user)
 
 
@@ -390,9 +397,7 @@ def agenda_rows(
     session: Session, *, hot_only: bool = False, policy_area: str = "", q: str = "", on_agenda_only: bool = True
 ) -> list[AgendaRow]:
     """Bills on the agenda (hot first, then by label); ``on_agenda_only=False`` lists every bill."""
-    query = select(Bill, AgendaItem).join(
-        AgendaItem, col(AgendaItem.bill_id) == Bill.id, isouter=not on_agenda_only
-    )
+    query = select(Bill, AgendaItem).join(AgendaItem, col(AgendaItem.bill_id) == Bill.id, isouter=not on_agenda_only)
     if hot_only:
         query = query.where(col(AgendaItem.hot).is_(True))
     if policy_area:

@@ -122,7 +122,12 @@ def process_run(session: Session, run_id: int, *, mailer: Mailer, batch_size: in
 
 def _recipients_select(session: Session, run: AlertRun, campaign: Campaign) -> Any:
     common = (
-        literal(run.id), literal(campaign.id), literal(AlertStatus.PENDING.value), literal(""), literal(""), literal("")
+        literal(run.id),
+        literal(campaign.id),
+        literal(AlertStatus.PENDING.value),
+        literal(""),
+        literal(""),
+        literal(""),
     )
     if run.kind == RunKind.RECONFIRM:
         return (
@@ -137,7 +142,11 @@ def _recipients_select(session: Session, run: AlertRun, campaign: Campaign) -> A
             )
         )
     query = audience_select(
-        audience_of(plan_of(session, campaign.id or 0)), col(User.id), col(User.email), col(User.city_id), *common,
+        audience_of(plan_of(session, campaign.id or 0)),
+        col(User.id),
+        col(User.email),
+        col(User.city_id),
+        *common,
         null(),
     )
     if run.kind == RunKind.REMINDER:
@@ -148,8 +157,18 @@ def _recipients_select(session: Session, run: AlertRun, campaign: Campaign) -> A
 def _prepare(session: Session, run: AlertRun) -> None:
     campaign = session.get(Campaign, run.campaign_id)
     assert campaign is not None
-    columns = ["user_id", "email", "city_id", "run_id", "campaign_id", "status", "claim", "error", "message_id",
-               "reconfirm_id"]
+    columns = [
+        "user_id",
+        "email",
+        "city_id",
+        "run_id",
+        "campaign_id",
+        "status",
+        "claim",
+        "error",
+        "message_id",
+        "reconfirm_id",
+    ]
     try:
         session.execute(insert(Alert).from_select(columns, _recipients_select(session, run, campaign)))
         run.total = _count(session, run.id or 0)
@@ -174,8 +193,10 @@ def _claim(session: Session, run: AlertRun, size: int) -> tuple[str, list[int]] 
     """Claim up to ``size`` pending alerts: ``(claim, ids)``, ``(claim, [])`` after a lost race, None when done."""
     ids = list(
         session.exec(
-            select(Alert.id).where(Alert.run_id == run.id, Alert.status == AlertStatus.PENDING)
-            .order_by(col(Alert.id)).limit(size)
+            select(Alert.id)
+            .where(Alert.run_id == run.id, Alert.status == AlertStatus.PENDING)
+            .order_by(col(Alert.id))
+            .limit(size)
         ).all()
     )
     if not ids:
@@ -198,11 +219,21 @@ def _send_batch(session: Session, run: AlertRun, mailer: Mailer, size: int) -> i
     claim, ids = claimed
     if not ids:
         return 0
-    opted_out = set(session.exec(select(AlertOptOut.user_id).where(
-        col(AlertOptOut.user_id).in_(select(Alert.user_id).where(Alert.claim == claim))
-    )).all()) if run.kind != RunKind.RECONFIRM else set()
+    opted_out = (
+        set(
+            session.exec(
+                select(AlertOptOut.user_id).where(
+                    col(AlertOptOut.user_id).in_(select(Alert.user_id).where(Alert.claim == claim))
+                )
+            ).all()
+        )
+        if run.kind != RunKind.RECONFIRM
+        else set()
+    )
     rows = session.exec(
-        select(Alert, User).join(User, col(User.id) == Alert.user_id).where(Alert.claim == claim)
+        select(Alert, User)
+        .join(User, col(User.id) == Alert.user_id)
+        .where(Alert.claim == claim)
         .order_by(col(Alert.id))
     ).all()
     skipped = [alert.id for alert, user in rows if user.id in opted_out]
@@ -218,7 +249,8 @@ def _send_batch(session: Session, run: AlertRun, mailer: Mailer, size: int) -> i
             return _mail_failed(session, run, claim, exc)
         now = utcnow()
         session.execute(
-            update(Alert).where(col(Alert.claim) == claim, col(Alert.status) == AlertStatus.SENDING)
+            update(Alert)
+            .where(col(Alert.claim) == claim, col(Alert.status) == AlertStatus.SENDING)
             .values(status=AlertStatus.SENT, sent_at=now, message_id=message_id[:120])
         )
         if run.kind == RunKind.RECONFIRM:
@@ -241,7 +273,8 @@ def _mail_failed(session: Session, run: AlertRun, claim: str, exc: MailError) ->
         delay = int((exc.retry_after or 5) * 1000)
         raise AlertRetry(exc.reason, max(delay, 1000))
     session.execute(
-        update(Alert).where(col(Alert.claim) == claim, col(Alert.status) == AlertStatus.SENDING)
+        update(Alert)
+        .where(col(Alert.claim) == claim, col(Alert.status) == AlertStatus.SENDING)
         .values(status=AlertStatus.FAILED, error=exc.reason[:500])
     )
     run.mail_calls += 1
@@ -352,7 +385,8 @@ def sweep_runs(session: Session) -> int:
     """Take back batches claimed too long ago (a killed worker) and nudge runs that stopped making progress."""
     cutoff = utcnow() - STUCK_AFTER
     session.execute(
-        update(Alert).where(col(Alert.status) == AlertStatus.SENDING, col(Alert.claimed_at) < cutoff)
+        update(Alert)
+        .where(col(Alert.status) == AlertStatus.SENDING, col(Alert.claimed_at) < cutoff)
         .values(status=AlertStatus.PENDING, claim="", claimed_at=None)
     )
     stuck = session.exec(

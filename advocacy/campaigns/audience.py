@@ -117,9 +117,7 @@ def count_audience(session: Session, audience: Audience) -> AudienceCount:
     officials, cities = session.execute(
         audience_select(audience, func.count(col(User.id)), func.count(func.distinct(col(User.city_id))))
     ).one()
-    everyone = session.execute(
-        audience_select(audience, func.count(col(User.id)), include_opted_out=True)
-    ).scalar_one()
+    everyone = session.execute(audience_select(audience, func.count(col(User.id)), include_opted_out=True)).scalar_one()
     return AudienceCount(officials=int(officials), cities=int(cities), opted_out=int(everyone) - int(officials))
 
 

@@ -38,41 +38,99 @@ class Seed:
 
 
 SEEDS: tuple[Seed, ...] = (
-    Seed("Assembly", "Housing and Community Development", DeadlineRule(RuleKind.BUSINESS_DAYS, days=5, at=FIVE_PM),
-         "https://ahcd.assembly.ca.gov/", "5 business days before the hearing (AHCD FAQ). Portal, or mail / hand "
-         "delivery."),
-    Seed("Assembly", "Local Government", DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=THU, at=FIVE_PM),
-         "https://alcl.assembly.ca.gov/", "5:00 p.m. Thursday before a Wednesday hearing."),
-    Seed("Assembly", "Communications and Conveyance", DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=FRI, at=NOON),
-         "https://acom.assembly.ca.gov/letter-support-or-opposition-rules",
-         "12:00 p.m. Friday of the week before the hearing."),
-    Seed("Assembly", "Elections", DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=THU, at=FIVE_PM),
-         "https://aelc.assembly.ca.gov/faq", "Close of business Thursday of the week before a Wednesday hearing."),
-    Seed("Assembly", "Environmental Safety and Toxic Materials",
-         DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=MON, at=FIVE_PM), "https://aesm.assembly.ca.gov/node/54",
-         "5:00 p.m. at least 8 days before: the Monday a week before a Tuesday hearing. Some letters from "
-         "individuals are reported only as a count."),
-    Seed("Senate", "Judiciary", DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=TUE, at=NOON),
-         "https://sjud.senate.ca.gov/content/senate-judiciary-committee-policy-support-and-opposition-letters",
-         "12:00 p.m. Tuesday one week before the (Tuesday) hearing (2025 policy). Portal encouraged; also the "
-         "committee e-mail, fax or mail.", listing=Listing.SUPPORT_OPPOSE, email=True),
-    Seed("Senate", "Housing", DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=WED, at=NOON),
-         "https://shou.senate.ca.gov/node/15", "12:00 p.m. Wednesday before the hearing (2019-20 FAQ: noon, 6 days "
-         "before). Organizations: portal or mail only, please do not e-mail staff.", listing=Listing.SUPPORT_OPPOSE),
-    Seed("Senate", "Environmental Quality", DeadlineRule(RuleKind.CALENDAR_DAYS, days=9, at=NOON),
-         "https://senv.senate.ca.gov/content/position-letters", "12:00 p.m., 9 calendar days before the hearing.",
-         listing=Listing.NO_CONDITIONAL),
-    Seed("Senate", "Human Services", DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=TUE, at=NOON),
-         "https://shum.senate.ca.gov/content/position-letters", "Noon Tuesday before the hearing (2017-18: noon "
-         "Wednesday).", listing=Listing.NO_CONDITIONAL),
-    Seed("Senate", "Elections and Constitutional Amendments", DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=THU,
-         at=THREE_PM), "https://selc.senate.ca.gov/content/policy-support-and-opposition-letters",
-         "3 p.m. Thursday before (another version of the page: 5 p.m. Wednesday). Portal, fax or mail."),
-    Seed("Senate", "Natural Resources and Water", DeadlineRule(RuleKind.BUSINESS_DAYS, days=7, at=FIVE_PM),
-         "https://sntr.senate.ca.gov/content/position-letters", "5:00 p.m., 7 business days before the Tuesday "
-         "hearing (2015-16 page).", listing=Listing.ALL_FOUR),
-    Seed("Senate", "Rules", DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=TUE, at=NOON),
-         "https://srul.senate.ca.gov/", "Noon Tuesday before a Wednesday hearing."),
+    Seed(
+        "Assembly",
+        "Housing and Community Development",
+        DeadlineRule(RuleKind.BUSINESS_DAYS, days=5, at=FIVE_PM),
+        "https://ahcd.assembly.ca.gov/",
+        "5 business days before the hearing (AHCD FAQ). Portal, or mail / hand delivery.",
+    ),
+    Seed(
+        "Assembly",
+        "Local Government",
+        DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=THU, at=FIVE_PM),
+        "https://alcl.assembly.ca.gov/",
+        "5:00 p.m. Thursday before a Wednesday hearing.",
+    ),
+    Seed(
+        "Assembly",
+        "Communications and Conveyance",
+        DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=FRI, at=NOON),
+        "https://acom.assembly.ca.gov/letter-support-or-opposition-rules",
+        "12:00 p.m. Friday of the week before the hearing.",
+    ),
+    Seed(
+        "Assembly",
+        "Elections",
+        DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=THU, at=FIVE_PM),
+        "https://aelc.assembly.ca.gov/faq",
+        "Close of business Thursday of the week before a Wednesday hearing.",
+    ),
+    Seed(
+        "Assembly",
+        "Environmental Safety and Toxic Materials",
+        DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=MON, at=FIVE_PM),
+        "https://aesm.assembly.ca.gov/node/54",
+        "5:00 p.m. at least 8 days before: the Monday a week before a Tuesday hearing. Some letters from "
+        "individuals are reported only as a count.",
+    ),
+    Seed(
+        "Senate",
+        "Judiciary",
+        DeadlineRule(RuleKind.WEEKDAY_PRIOR_WEEK, weekday=TUE, at=NOON),
+        "https://sjud.senate.ca.gov/content/senate-judiciary-committee-policy-support-and-opposition-letters",
+        "12:00 p.m. Tuesday one week before the (Tuesday) hearing (2025 policy). Portal encouraged; also the "
+        "committee e-mail, fax or mail.",
+        listing=Listing.SUPPORT_OPPOSE,
+        email=True,
+    ),
+    Seed(
+        "Senate",
+        "Housing",
+        DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=WED, at=NOON),
+        "https://shou.senate.ca.gov/node/15",
+        "12:00 p.m. Wednesday before the hearing (2019-20 FAQ: noon, 6 days "
+        "before). Organizations: portal or mail only, please do not e-mail staff.",
+        listing=Listing.SUPPORT_OPPOSE,
+    ),
+    Seed(
+        "Senate",
+        "Environmental Quality",
+        DeadlineRule(RuleKind.CALENDAR_DAYS, days=9, at=NOON),
+        "https://senv.senate.ca.gov/content/position-letters",
+        "12:00 p.m., 9 calendar days before the hearing.",
+        listing=Listing.NO_CONDITIONAL,
+    ),
+    Seed(
+        "Senate",
+        "Human Services",
+        DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=TUE, at=NOON),
+        "https://shum.senate.ca.gov/content/position-letters",
+        "Noon Tuesday before the hearing (2017-18: noon Wednesday).",
+        listing=Listing.NO_CONDITIONAL,
+    ),
+    Seed(
+        "Senate",
+        "Elections and Constitutional Amendments",
+        DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=THU, at=THREE_PM),
+        "https://selc.senate.ca.gov/content/policy-support-and-opposition-letters",
+        "3 p.m. Thursday before (another version of the page: 5 p.m. Wednesday). Portal, fax or mail.",
+    ),
+    Seed(
+        "Senate",
+        "Natural Resources and Water",
+        DeadlineRule(RuleKind.BUSINESS_DAYS, days=7, at=FIVE_PM),
+        "https://sntr.senate.ca.gov/content/position-letters",
+        "5:00 p.m., 7 business days before the Tuesday hearing (2015-16 page).",
+        listing=Listing.ALL_FOUR,
+    ),
+    Seed(
+        "Senate",
+        "Rules",
+        DeadlineRule(RuleKind.WEEKDAY_BEFORE, weekday=TUE, at=NOON),
+        "https://srul.senate.ca.gov/",
+        "Noon Tuesday before a Wednesday hearing.",
+    ),
 )
 
 #: What staff and signers are told about a position at a committee with a given listing (DOMAIN.md §1.5, §8.2).
@@ -174,9 +232,7 @@ def save_rule(session: Session, committee_id: int, data: RuleInput, user: User |
         kind = RuleKind(data.kind)
         listing = Listing(data.listing)
     except ValueError:
-        raise RuleError(
-            f"Choose a rule kind ({', '.join(RuleKind)}) and a listing ({', '.join(Listing)})."
-        ) from None
+        raise RuleError(f"Choose a rule kind ({', '.join(RuleKind)}) and a listing ({', '.join(Listing)}).") from None
     at = parse_time(data.at_time)
     DeadlineRule(kind, days=data.days, weekday=data.weekday, at=at)  # validates the numbers
     url = data.source_url.strip()
@@ -196,8 +252,11 @@ def save_rule(session: Session, committee_id: int, data: RuleInput, user: User |
 
 
 def channels(rule: CommitteeRule) -> list[str]:
-    return [name for name, ok in (("portal", rule.accepts_portal), ("e-mail", rule.accepts_email),
-                                  ("mail", rule.accepts_mail)) if ok]
+    return [
+        name
+        for name, ok in (("portal", rule.accepts_portal), ("e-mail", rule.accepts_email), ("mail", rule.accepts_mail))
+        if ok
+    ]
 
 
 def checked_label(rule: CommitteeRule, now: datetime | None = None) -> str:

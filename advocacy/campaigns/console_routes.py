@@ -29,8 +29,23 @@ from advocacy.web import CurrentUser, DbSession
 FormData = URLEncodedBody[dict[str, Any]]
 
 
+# The editor's preview frame shows a letter a staff member wrote: whatever HTML it holds, it runs no script and
+# loads nothing (the letter's own CSS is inline, its seal a data: URI).
+PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'"
+
+
 def page(page_name: str, status_code: int = 200, **context: Any) -> Template:
     return Template(template_name=f"pages/console/{page_name}.html", context=context, status_code=status_code)
+
+
+def frame(status_code: int = 200, **context: Any) -> Template:
+    """The preview frame's document, under ``PREVIEW_CSP``."""
+    return Template(
+        template_name="pages/console/preview_frame.html",
+        context=context,
+        status_code=status_code,
+        headers={"Content-Security-Policy": PREVIEW_CSP},
+    )
 
 
 # ----------------------------------------------------------------------------------------------- dashboard
@@ -502,8 +517,8 @@ def template_preview(session: DbSession, data: FormData) -> Template:
     try:
         html = templates_store.preview_html(_preview_document(session, data))
     except templates_store.TemplateStoreError as exc:
-        return page("preview_frame", 422, error=str(exc))
-    return page("preview_frame", html=html, error="")
+        return frame(422, error=str(exc))
+    return frame(html=html, error="")
 
 
 @post("/console/templates/preview.pdf", guards=[STAFF], sync_to_thread=True, include_in_schema=False, status_code=200)
@@ -512,7 +527,7 @@ def template_preview_pdf(session: DbSession, data: FormData) -> Response[Any]:
     try:
         pdf = templates_store.preview_pdf(_preview_document(session, data))
     except templates_store.TemplateStoreError as exc:
-        return page("preview_frame", 422, error=str(exc))
+        return frame(422, error=str(exc))
     return Response(
         pdf,
         media_type="application/pdf",

@@ -128,8 +128,9 @@ def _following(session: Session, hearing_id: int) -> list[tuple[CampaignPlan, Ca
 def deadline_info(session: Session, hearing: Hearing, rule: CommitteeRule | None = None) -> DeadlineInfo:
     rule = rule or rule_for(session, hearing.committee_id)
     if rule is None:
-        return DeadlineInfo(None, "", "", "", missing="This committee has no letter rule yet: add it, or set the "
-                                                        "deadline by hand.")
+        return DeadlineInfo(
+            None, "", "", "", missing="This committee has no letter rule yet: add it, or set the deadline by hand."
+        )
     deadline_rule = deadline_rule_of(rule)
     return DeadlineInfo(
         deadline=compute_deadline(deadline_rule, hearing.hearing_date),

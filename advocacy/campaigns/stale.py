@@ -127,8 +127,9 @@ def follow_bill(session: Session, bill: Bill, user: User | None) -> list[str]:
         requests = _request_reconfirmations(session, campaign, stage.key)
         if requests:
             start_run(session, campaign, RunKind.RECONFIRM, user, stage_key=stage.key)
-        accounts.record(session, user, "campaign.stage", f"campaign:{campaign.id}",
-                        {"stage": stage.key, "reconfirm": requests})
+        accounts.record(
+            session, user, "campaign.stage", f"campaign:{campaign.id}", {"stage": stage.key, "reconfirm": requests}
+        )
         moved.append(f"{campaign.title}: now {stage.label} ({requests} letter(s) to re-confirm)")
     return moved
 

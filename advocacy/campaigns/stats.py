@@ -67,7 +67,8 @@ def campaign_stats(session: Session, campaign: Campaign, now: datetime | None = 
     by_status = {
         str(status): int(count)
         for status, count in session.execute(
-            select(Letter.status, func.count(col(Letter.id))).where(Letter.campaign_id == campaign_id)
+            select(Letter.status, func.count(col(Letter.id)))
+            .where(Letter.campaign_id == campaign_id)
             .group_by(Letter.status)
         ).all()
     }
@@ -91,20 +92,27 @@ def campaign_stats(session: Session, campaign: Campaign, now: datetime | None = 
         deadline_text=format_deadline(campaign.deadline),
         time_left=time_left(campaign.deadline, now),
         seconds_left=int((campaign.deadline - now).total_seconds()) if campaign.deadline else None,
-        out_of_date=[(letter, city_names.get(letter.city_id, "")) for letter in
-                     out_of_date_letters(session, campaign_id, stage.key)],
+        out_of_date=[
+            (letter, city_names.get(letter.city_id, ""))
+            for letter in out_of_date_letters(session, campaign_id, stage.key)
+        ],
         stages=stages_of(session, campaign_id),
-        pending_reviews=int(session.execute(
-            select(func.count(col(LetterReview.id))).where(
-                LetterReview.campaign_id == campaign_id, LetterReview.status == ReviewStatus.PENDING)
-        ).scalar_one()),
+        pending_reviews=int(
+            session.execute(
+                select(func.count(col(LetterReview.id))).where(
+                    LetterReview.campaign_id == campaign_id, LetterReview.status == ReviewStatus.PENDING
+                )
+            ).scalar_one()
+        ),
     )
 
 
 def _city_names(session: Session, campaign_id: int) -> dict[int, str]:
     rows = session.execute(
-        select(City.id, City.name).join(Letter, col(Letter.city_id) == City.id)
-        .where(Letter.campaign_id == campaign_id).distinct()
+        select(City.id, City.name)
+        .join(Letter, col(Letter.city_id) == City.id)
+        .where(Letter.campaign_id == campaign_id)
+        .distinct()
     ).all()
     return {int(row[0]): str(row[1]) for row in rows}
 

@@ -92,8 +92,13 @@ def start_campaign(session: Session, data: BillStep, user: User) -> Campaign:
     points = data.talking_points if data.talking_points is not None else (item.talking_points if item else "")
     try:
         campaign = create_campaign(
-            session, bill_id=data.bill_id, position=position, talking_points=points, title=data.title,
-            status=CampaignStatus.DRAFT, created_by=user,
+            session,
+            bill_id=data.bill_id,
+            position=position,
+            talking_points=points,
+            title=data.title,
+            status=CampaignStatus.DRAFT,
+            created_by=user,
         )
     except CampaignError as exc:
         raise WizardError(str(exc)) from None
@@ -283,9 +288,11 @@ class Preview:
 
 def sample_city(session: Session, campaign_id: int) -> City | None:
     """The first city of the audience (for a preview when staff chose none)."""
-    found = audience.audience_select(audience.audience_of(plan_of(session, campaign_id)), col(City.id)).order_by(
-        col(City.name)
-    ).limit(1)
+    found = (
+        audience.audience_select(audience.audience_of(plan_of(session, campaign_id)), col(City.id))
+        .order_by(col(City.name))
+        .limit(1)
+    )
     row = session.execute(found).first()
     return session.get(City, row[0]) if row else None
 
@@ -305,13 +312,23 @@ def preview(session: Session, campaign_id: int, user: User, city_id: int | None 
     result.recipient_count, result.placeholders = len(recipients), draft.placeholders
     if draft.document is None:
         return result
+    # Groups whose letters use the same text are shown once (without variants every group reads the file template).
+    shown: dict[int | None, GroupPreview] = {}
     for route in variants.route(session, campaign, city.id or 0, list(recipients)):
         choice = route.choice
+        key = choice.version.id if choice else None
+        names = [getattr(r, "name", "") for r in route.recipients]
+        if key in shown:
+            shown[key].label += f"; {GROUP_LABELS.get(route.group, route.group.value).lower()}"
+            shown[key].recipients += names
+            continue
         document = replace(draft.document, template_source=choice.version.source if choice else None)
-        label = f"{choice.template.name}, version {choice.version.number}" if choice else (
-            f"File template ({campaign.letter_kind})")
-        item = GroupPreview(route.group, GROUP_LABELS.get(route.group, route.group.value),
-                            [getattr(r, "name", "") for r in route.recipients], label)
+        label = (
+            f"{choice.template.name}, version {choice.version.number}"
+            if choice
+            else (f"File template ({campaign.letter_kind})")
+        )
+        item = shown[key] = GroupPreview(route.group, GROUP_LABELS.get(route.group, route.group.value), names, label)
         try:
             item.html = render_letter_html(document)
         except TemplateError as exc:
@@ -403,8 +420,9 @@ def set_deadline_override(session: Session, campaign_id: int, deadline: datetime
     """The API's way: a naive-UTC deadline (None: back to the hearing's computed one)."""
     plan = plan_for(session, campaign_id)
     if deadline is None:
-        return update_deadline(session, campaign_id, DeadlineStep(plan.hearing_id, None, None, plan.citipac_ask,
-                                                                   plan.requires_approval))
+        return update_deadline(
+            session, campaign_id, DeadlineStep(plan.hearing_id, None, None, plan.citipac_ask, plan.requires_approval)
+        )
     campaign = _campaign(session, campaign_id)
     campaign.deadline, plan.deadline_overridden = deadline, True
     session.add_all([campaign, plan])

@@ -12,7 +12,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import col, select
 
-from advocacy.campaigns import agenda, audience, hearings, stale, stats, templates_store, variants, wizard
+from advocacy.campaigns import agenda, audience, hearings, stats, templates_store, variants, wizard
 from advocacy.campaigns.alerts import plan_of
 from advocacy.campaigns.committee_rules import deadline_rule_of, rule_for
 from advocacy.campaigns.console_http import STAFF, all_errors, day, flag, http_errors, integer, integers, many, text
@@ -245,7 +245,6 @@ def _campaign_page(
             "error": error,
             "progress": stats.run_progress,
             "plan": plan_of(session, campaign_id),
-            "reconfirm_count": len(stale.stages_of(session, campaign_id)),
         },
     )
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from advocacy.accounts.models import Role, User
+from advocacy.campaigns import letter_hooks
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.service import Stage, committee_short_name
 from advocacy.db import utcnow
@@ -185,6 +186,8 @@ def build_document(
         local_note=local_note,
         committee_name=stage.committee.full_name if stage.committee is not None else "",
         league_name=get_settings().mail_from_name,
+        # Campaign console hook: the city's message variant (staff template) and the hearing date, if any.
+        **letter_hooks.document_fields(session, campaign, city.id or 0, stage),
     )
 
 

@@ -103,6 +103,11 @@ def compute_recipients(session: Session, campaign: Campaign, bill: Bill, city: C
                     own_legislator_reason(legislator, member.share),
                     f"{legislator.chamber} District {legislator.district}",
                 )
+    # Campaign console hook: targets computed there (every member of a chamber).
+    from advocacy.campaigns.letter_hooks import extra_recipients
+
+    for extra in extra_recipients(session, campaign, list(found.values())):
+        found[extra.key] = extra
     ordered = list(found.values())
     for index, recipient in enumerate(ordered):
         recipient.sort_order = index

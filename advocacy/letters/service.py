@@ -262,6 +262,13 @@ def send_letter(session: Session, campaign_id: int, user: User, local_note: str 
     """The Send button: queue the city's letter for this campaign and stage, or return the one that exists."""
     city = official_city(session, user)
     campaign = _open_campaign(session, campaign_id)
+    # Campaign console hook: campaigns with the approval queue hold the signer's letter for staff review.
+    from advocacy.campaigns.letter_hooks import holds_for_review
+
+    if holds_for_review(session, campaign_id):
+        from advocacy.campaigns.approval import submit_for_review
+
+        return submit_for_review(session, campaign_id, user, local_note)
     note = clean_note(local_note)
     draft = draft_for(session, campaign, city, user, note)
     if draft.letter is not None and draft.letter.status is not LetterStatus.DRAFT:

@@ -127,8 +127,12 @@ class HearingOut(BaseModel):
     hearing_time: str = Field(description='"HH:MM" Pacific; empty while not announced')
     start: datetime | None = Field(description="the start with its Pacific offset; null while not announced")
     room: str
+    notes: str
     description: str
-    calls: list[CallOut]
+    deadline: datetime | None = Field(description="UTC: the committee's position-letter deadline for this hearing")
+    deadline_text: str = Field(description="the letter deadline in Pacific time, for people")
+    rule: str = Field(description="the committee rule the letter deadline comes from, or why there is none")
+    calls: list[CallOut] = Field(description="testimony calls: one per bill and side taking sign-ups")
 
     @classmethod
     def build(cls, view: HearingView, now: datetime) -> HearingOut:
@@ -141,7 +145,11 @@ class HearingOut(BaseModel):
             hearing_time=h.hearing_time,
             start=view.start,
             room=h.room,
+            notes=h.notes,
             description=view.hearing_text,
+            deadline=_utc(view.letter_deadline),
+            deadline_text=view.letter_deadline_text,
+            rule=view.letter_rule,
             calls=[CallOut.build(c, now) for c in view.calls],
         )
 

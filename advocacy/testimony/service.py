@@ -545,7 +545,7 @@ def sign_up(
             )
         if existing is not None and existing.status == SignupStatus.DECLINED:
             why = f" Their message: {existing.staff_message}" if existing.staff_message else ""
-            raise TestimonyError(
+            raise Conflict(
                 f"League staff declined your sign-up for this bill.{why} Write to the league if that has changed."
             )
         if clean.role == WitnessRole.ME_TOO:
@@ -595,6 +595,10 @@ def _signup_for(session: Session, signup_id: int, user: User) -> TestimonySignup
     return signup
 
 
+def _holds_slot(signup: TestimonySignup) -> bool:
+    return signup.role == WitnessRole.LEAD and signup.status in SLOT_STATUSES
+
+
 def _promote_waitlist(session: Session, call: TestimonyCall, hearing: Hearing, now: datetime) -> list[int]:
     """Give free lead slots to the waiting list, first come first served; returns the promoted sign-up ids."""
     promoted: list[int] = []
@@ -632,7 +636,7 @@ def cancel_signup(session: Session, signup_id: int, user: User, *, now: datetime
             raise TestimonyError(f"This sign-up is already {signup.status}.")
         if hearing_started(hearing, now):
             raise TestimonyError("The hearing has begun: a sign-up can no longer be cancelled.")
-        held_slot = signup.role == WitnessRole.LEAD and signup.status in SLOT_STATUSES
+        held_slot = _holds_slot(signup)
         signup.status, signup.cancelled_at, signup.slot_taken_at = SignupStatus.CANCELLED, now, None
         if user.id != signup.user_id:
             signup.decided_by_id, signup.decided_at = user.id, now
@@ -684,7 +688,7 @@ def decide(
             raise TestimonyError(f"This sign-up is {signup.status}: there is nothing to decide.")
         if hearing_started(hearing, now):
             raise TestimonyError("The hearing has begun.")
-        held_slot = signup.role == WitnessRole.LEAD and signup.status in SLOT_STATUSES
+        held_slot = _holds_slot(signup)
         free_slot = _count(session, call_id, WitnessRole.LEAD, SLOT_STATUSES) < call.lead_slots_per_side
         kind: NoticeKind
         if action == Decision.CONFIRM:
@@ -714,7 +718,7 @@ def decide(
             signup.status, signup.slot_taken_at, kind = SignupStatus.DECLINED, None, NoticeKind.DECLINED
         signup.staff_message, signup.decided_by_id, signup.decided_at = message, staff.id, now
         _queue_notice(session, signup, hearing, kind, now=now)
-        if held_slot and signup.status not in SLOT_STATUSES:
+        if held_slot and not _holds_slot(signup):
             _promote_waitlist(session, call, hearing, now)
         record(
             session,
@@ -796,6 +800,14 @@ class SignupView:
     def hearing_text(self) -> str:
         return describe_hearing(self.hearing, self.committee)
 
+    @property
+    def signed_up_text(self) -> str:
+        return format_pacific(self.signup.signed_up_at)
+
+    @property
+    def side_label(self) -> str:
+        return SIDE_LABELS[Side(self.call.side)]
+
 
 @dataclass
 class CallView:
@@ -839,6 +851,10 @@ class HearingView:
     hearing: Hearing
     committee: Committee | None
     calls: list[CallView]
+    # The position-letter deadline the hearing sets through its committee's rule (the campaign console's).
+    letter_deadline: datetime | None = None
+    letter_deadline_text: str = ""
+    letter_rule: str = ""
 
     @property
     def hearing_text(self) -> str:
@@ -974,6 +990,45 @@ def hearings_with_calls(
     return list(views.values())
 
 
+def hearing_index(
+    session: Session,
+    user: User,
+    *,
+    committee_id: int | None = None,
+    testimony_only: bool = False,
+    include_past: bool = False,
+    now: datetime | None = None,
+) -> list[HearingView]:
+    """Hearings soonest first (upcoming unless ``include_past``), each with its letter deadline and the testimony
+    calls the caller can see; ``testimony_only`` keeps the hearings taking sign-ups."""
+    now = now or utcnow()
+    with_calls = {v.hearing.id: v for v in hearings_with_calls(session, user, include_past=include_past, now=now)}
+    if testimony_only:
+        views = list(with_calls.values())
+    else:
+        query = select(Hearing)
+        if not include_past:
+            query = query.where(col(Hearing.hearing_date) >= _pacific_today(now))
+        hearings = session.exec(query.order_by(col(Hearing.hearing_date), col(Hearing.hearing_time), col(Hearing.id)))
+        views = [
+            with_calls.get(h.id) or HearingView(h, session.get(Committee, h.committee_id), []) for h in hearings.all()
+        ]
+    if committee_id is not None:
+        views = [v for v in views if v.hearing.committee_id == committee_id]
+    for view in views:
+        view.letter_deadline, view.letter_deadline_text, view.letter_rule = _letter_deadline(session, view.hearing)
+    return views
+
+
+def _letter_deadline(session: Session, hearing: Hearing) -> tuple[datetime | None, str, str]:
+    """The hearing's position-letter deadline as the campaign console computes it: (UTC, text, rule)."""
+    from advocacy.campaigns.deadlines import format_deadline
+    from advocacy.campaigns.hearings import deadline_info
+
+    info = deadline_info(session, hearing)
+    return info.deadline, format_deadline(info.deadline), info.rule_text or info.missing
+
+
 def _call_order(view: CallView) -> tuple[int, str, int, int]:
     return (
         view.call.file_order if view.call.file_order is not None else 10_000,
@@ -998,10 +1053,10 @@ def hearing_view(session: Session, hearing_id: int, user: User) -> HearingView:
         if not is_staff(user) and (campaign is None or campaign.status is not CampaignStatus.ACTIVE):
             continue
         views.append(_call_view(session, call, user))
-    if not views and not is_staff(user):
-        raise TestimonyNotFound(f"There is no hearing {hearing_id} taking testimony sign-ups.")
     views.sort(key=_call_order)
-    return HearingView(hearing, session.get(Committee, hearing.committee_id), views)
+    view = HearingView(hearing, session.get(Committee, hearing.committee_id), views)
+    view.letter_deadline, view.letter_deadline_text, view.letter_rule = _letter_deadline(session, hearing)
+    return view
 
 
 def my_signups(session: Session, user: User) -> list[SignupView]:
@@ -1024,6 +1079,8 @@ def call_for_hearing(session: Session, hearing_id: int, call_id: int | None, use
             raise TestimonyNotFound(f"There is no testimony call {call_id} at hearing {hearing_id}.")
         return call
     calls = hearing_view(session, hearing_id, user).calls
+    if not calls:
+        raise TestimonyNotFound(f"Hearing {hearing_id} takes no testimony sign-ups.")
     if len(calls) != 1:
         bills = ", ".join(f"{c.bill.label} (call_id {c.call.id})" for c in calls)
         raise TestimonyError(f"This hearing takes sign-ups for several bills: name the call_id: {bills}.")

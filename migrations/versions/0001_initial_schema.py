@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 23:55:07.706791
+Create Date: 2026-11-27 00:23:37.942849
 """
 from collections.abc import Sequence
 
@@ -393,6 +393,22 @@ def upgrade() -> None:
     with op.batch_alter_table('committeerule', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committeerule_committee_id'), ['committee_id'], unique=True)
 
+    op.create_table('digest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('manager_id', sa.Integer(), nullable=False),
+    sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['manager_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('manager_id', 'iso_week', name='uq_digest_manager_week')
+    )
+    with op.batch_alter_table('digest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_digest_manager_id'), ['manager_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_digest_status'), ['status'], unique=False)
+
     op.create_table('hearing',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('committee_id', sa.Integer(), nullable=False),
@@ -592,6 +608,57 @@ def upgrade() -> None:
     with op.batch_alter_table('lettertemplateversion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_lettertemplateversion_template_id'), ['template_id'], unique=False)
 
+    op.create_table('nudge',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('sent_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('recipients', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['sent_by_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'city_id', 'day', name='uq_nudge_campaign_city_day')
+    )
+    with op.batch_alter_table('nudge', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_nudge_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nudge_city_id'), ['city_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_nudge_status'), ['status'], unique=False)
+
+    op.create_table('testimonycall',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('hearing_id', sa.Integer(), nullable=False),
+    sa.Column('bill_id', sa.Integer(), nullable=False),
+    sa.Column('side', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('file_order', sa.Integer(), nullable=True),
+    sa.Column('remote_offered', sa.Boolean(), nullable=False),
+    sa.Column('signup_deadline', sa.DateTime(), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('lead_slots_per_side', sa.Integer(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('instructions', sa.Text(), nullable=False),
+    sa.Column('lock_version', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['bill_id'], ['bill.id'], ),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['hearing_id'], ['hearing.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('hearing_id', 'bill_id', 'side', name='uq_testimony_call_side')
+    )
+    with op.batch_alter_table('testimonycall', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testimonycall_bill_id'), ['bill_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonycall_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonycall_hearing_id'), ['hearing_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonycall_status'), ['status'], unique=False)
+
     op.create_table('campaignvariant',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -749,6 +816,41 @@ def upgrade() -> None:
     with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signaturerequest_letter_id'), ['letter_id'], unique=False)
 
+    op.create_table('testimonysignup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=True),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('stated_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('stated_title', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('stated_city', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('signed_up_at', sa.DateTime(), nullable=False),
+    sa.Column('slot_taken_at', sa.DateTime(), nullable=True),
+    sa.Column('staff_message', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.Column('spoke', sa.Boolean(), nullable=True),
+    sa.Column('spoke_recorded_at', sa.DateTime(), nullable=True),
+    sa.Column('spoke_recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('ics_sequence', sa.Integer(), nullable=False),
+    sa.Column('invited_hearing', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['testimonycall.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['spoke_recorded_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('call_id', 'user_id', name='uq_testimony_signup_user')
+    )
+    with op.batch_alter_table('testimonysignup', schema=None) as batch_op:
+        batch_op.create_index('ix_testimony_signup_call_status', ['call_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonysignup_user_id'), ['user_id'], unique=False)
+
     op.create_table('alert',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('run_id', sa.Integer(), nullable=False),
@@ -810,6 +912,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_received_on'), ['received_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'), ['recorded_by_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'), ['reverses_entry_id'], unique=False)
+
+    op.create_table('testimonynotice',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('signup_id', sa.Integer(), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['signup_id'], ['testimonysignup.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('signup_id', 'sequence', name='uq_testimony_notice_sequence')
+    )
+    with op.batch_alter_table('testimonynotice', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testimonynotice_signup_id'), ['signup_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonynotice_status'), ['status'], unique=False)
+
+    op.create_table('testimonyreminder',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('signup_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['signup_id'], ['testimonysignup.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('signup_id', 'kind', name='uq_testimony_reminder_kind')
+    )
+    with op.batch_alter_table('testimonyreminder', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_testimonyreminder_signup_id'), ['signup_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonyreminder_status'), ['status'], unique=False)
 
     op.create_table('citipac_alert',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -887,6 +1030,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_citipac_alert_contributor_id'))
 
     op.drop_table('citipac_alert')
+    with op.batch_alter_table('testimonyreminder', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testimonyreminder_status'))
+        batch_op.drop_index(batch_op.f('ix_testimonyreminder_signup_id'))
+
+    op.drop_table('testimonyreminder')
+    with op.batch_alter_table('testimonynotice', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testimonynotice_status'))
+        batch_op.drop_index(batch_op.f('ix_testimonynotice_signup_id'))
+
+    op.drop_table('testimonynotice')
     with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'))
         batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'))
@@ -903,6 +1056,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alert_campaign_id'))
 
     op.drop_table('alert')
+    with op.batch_alter_table('testimonysignup', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testimonysignup_user_id'))
+        batch_op.drop_index('ix_testimony_signup_call_status')
+
+    op.drop_table('testimonysignup')
     with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signaturerequest_letter_id'))
 
@@ -942,6 +1100,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaignvariant_campaign_id'))
 
     op.drop_table('campaignvariant')
+    with op.batch_alter_table('testimonycall', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testimonycall_status'))
+        batch_op.drop_index(batch_op.f('ix_testimonycall_hearing_id'))
+        batch_op.drop_index(batch_op.f('ix_testimonycall_campaign_id'))
+        batch_op.drop_index(batch_op.f('ix_testimonycall_bill_id'))
+
+    op.drop_table('testimonycall')
+    with op.batch_alter_table('nudge', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_nudge_status'))
+        batch_op.drop_index(batch_op.f('ix_nudge_city_id'))
+        batch_op.drop_index(batch_op.f('ix_nudge_campaign_id'))
+
+    op.drop_table('nudge')
     with op.batch_alter_table('lettertemplateversion', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lettertemplateversion_template_id'))
 
@@ -991,6 +1162,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_hearing_committee_id'))
 
     op.drop_table('hearing')
+    with op.batch_alter_table('digest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_digest_status'))
+        batch_op.drop_index(batch_op.f('ix_digest_manager_id'))
+
+    op.drop_table('digest')
     with op.batch_alter_table('committeerule', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_committeerule_committee_id'))
 

@@ -3,10 +3,10 @@
 (function () {
   "use strict";
 
-  // Template editor: refresh the preview frame a moment after typing stops, and once on load.
+  // Template editor: refresh the PDF preview a moment after typing stops, and once on load.
   var form = document.getElementById("template-form");
   if (form) {
-    var previewButton = form.querySelector('button[formaction="/console/templates/preview"]');
+    var previewButton = form.querySelector('button[formaction="/console/templates/preview.pdf"]');
     var timer = null;
     var refresh = function () {
       if (previewButton && form.requestSubmit) { form.requestSubmit(previewButton); }
@@ -14,7 +14,7 @@
     form.addEventListener("input", function (event) {
       if (event.target && event.target.id === "note") { return; }
       clearTimeout(timer);
-      timer = setTimeout(refresh, 900);
+      timer = setTimeout(refresh, 1200);
     });
     refresh();
   }

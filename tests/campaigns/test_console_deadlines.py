@@ -115,7 +115,8 @@ def test_daylight_saving_time_never_shifts_a_deadline() -> None:
     noon_friday = deadline_local(seed("Assembly", "Communications and Conveyance"), date(2026, 11, 4))
     assert noon_friday.date() == date(2026, 10, 30) and noon_friday.hour == 12
     assert compute_deadline(seed("Assembly", "Communications and Conveyance"), date(2026, 11, 11)) == datetime(
-        2026, 11, 6, 20, 0)
+        2026, 11, 6, 20, 0
+    )
     assert format_deadline(datetime(2026, 11, 6, 20, 0)) == "Friday, November 6, 2026, 12:00 p.m. Pacific"
 
 
@@ -138,9 +139,9 @@ def test_bad_rules_are_refused() -> None:
 
 def test_rules_describe_themselves() -> None:
     assert seed("Assembly", "Housing and Community Development").describe() == (
-        "5:00 p.m., 5 business days before the hearing")
-    assert seed("Senate", "Judiciary").describe() == (
-        "12:00 p.m. on the Tuesday of the week before the hearing's week")
+        "5:00 p.m., 5 business days before the hearing"
+    )
+    assert seed("Senate", "Judiciary").describe() == ("12:00 p.m. on the Tuesday of the week before the hearing's week")
 
 
 def test_seeded_rules_match_every_committee_of_the_domain_table(loaded_data: dict[str, int]) -> None:
@@ -159,7 +160,8 @@ def test_seeded_rules_match_every_committee_of_the_domain_table(loaded_data: dic
 
 def test_listing_warnings_for_conditional_positions() -> None:
     assert listing_warnings(Listing.SUPPORT_OPPOSE, "Support if Amended") == [
-        "“Support if Amended” letters are filed but may not be listed in the committee's analysis."]
+        "“Support if Amended” letters are filed but may not be listed in the committee's analysis."
+    ]
     assert "listed as opposition" in listing_warnings(Listing.UNKNOWN, "Oppose Unless Amended")[0]
     assert "may not be listed" in listing_warnings(Listing.NO_CONDITIONAL, "Oppose Unless Amended")[0]
     assert listing_warnings(Listing.ALL_FOUR, "Support if Amended") == []

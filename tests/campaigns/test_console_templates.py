@@ -53,8 +53,9 @@ def test_unsafe_attribute_message_names_the_rule() -> None:
 def test_undefined_variable_and_syntax_errors_carry_their_line() -> None:
     with pytest.raises(TemplateStoreError) as undefined:
         check_source("oppose", "<p>One</p>\n<p>{{ city_nmae }}</p>")
-    assert undefined.value.line == 2 and "Unknown variable" in str(undefined.value) and "city_nmae" in str(
-        undefined.value)
+    assert (
+        undefined.value.line == 2 and "Unknown variable" in str(undefined.value) and "city_nmae" in str(undefined.value)
+    )
     with pytest.raises(TemplateStoreError) as syntax:
         check_source("oppose", "<p>One</p>\n<p>Two</p>\n{% if bill %}<p>unclosed</p>")
     assert syntax.value.line is not None and syntax.value.line >= 3
@@ -75,28 +76,36 @@ def test_a_template_that_needs_the_hearing_date_must_cope_without_it() -> None:
 
 def test_versions_are_kept_and_an_unchanged_save_adds_none(staff: User) -> None:
     with session_scope() as session:
-        first = templates_store.create_template(session, name=f"Short support {uuid.uuid4().hex[:6]}",
-                                                kind="support", source=GOOD, user=staff)
+        first = templates_store.create_template(
+            session, name=f"Short support {uuid.uuid4().hex[:6]}", kind="support", source=GOOD, user=staff
+        )
         assert first.number == 1
         second = templates_store.save_version(session, first.template_id, GOOD + "\n<p>Thank you.</p>", staff, "thanks")
         assert second.number == 2
         assert templates_store.save_version(session, first.template_id, GOOD + "\n<p>Thank you.</p>", staff).id == (
-            second.id)
+            second.id
+        )
         with pytest.raises(TemplateStoreError):
             templates_store.save_version(session, first.template_id, "{{ nope }}", staff)
         assert [v.number for v in templates_store.versions_of(session, first.template_id)] == [2, 1]
         assert templates_store.get_version(session, first.id or 0).source == GOOD  # version 1 unchanged
         with pytest.raises(TemplateStoreError):
-            templates_store.create_template(session, name=templates_store.get_template(session, first.template_id)
-                                            .name.upper(), kind="support", source=GOOD, user=staff)
+            templates_store.create_template(
+                session,
+                name=templates_store.get_template(session, first.template_id).name.upper(),
+                kind="support",
+                source=GOOD,
+                user=staff,
+            )
 
 
 def test_preview_for_a_chosen_city_and_signer(staff: User, make_official: Callable[..., User]) -> None:
     signer = make_official("Weed", title="Vice Mayor")
     with session_scope() as session:
         weed = city_named(session, "Weed")
-        document = templates_store.preview_document(session, kind="support", source=GOOD, city_id=weed.id,
-                                                    signer_id=signer.id)
+        document = templates_store.preview_document(
+            session, kind="support", source=GOOD, city_id=weed.id, signer_id=signer.id
+        )
         html = templates_store.preview_html(document)
         assert "City of Weed" in html and signer.name in html and "Vice Mayor" in html
         pdf = templates_store.preview_pdf(document)
@@ -109,18 +118,24 @@ def test_editor_pages_and_pdf_preview(client: Any, staff: User) -> None:
     token = csrf_token(client)
     new = client.get("/console/templates/new?kind=oppose")
     assert new.status_code == 200 and "Variables a template may use" in new.text
-    created = client.post("/console/templates", data={"_csrf_token": token, "name": f"Oppose {uuid.uuid4().hex[:6]}",
-                                                      "kind": "oppose", "source": GOOD}, follow_redirects=False)
+    created = client.post(
+        "/console/templates",
+        data={"_csrf_token": token, "name": f"Oppose {uuid.uuid4().hex[:6]}", "kind": "oppose", "source": GOOD},
+        follow_redirects=False,
+    )
     assert created.status_code == 303
     editor = client.get(created.headers["location"])
     assert editor.status_code == 200 and "Saved as version 1." in editor.text
-    bad = client.post(created.headers["location"].split("?")[0],
-                      data={"_csrf_token": token, "source": "<p>x</p>\n{{ ''.__class__ }}"})
+    bad = client.post(
+        created.headers["location"].split("?")[0], data={"_csrf_token": token, "source": "<p>x</p>\n{{ ''.__class__ }}"}
+    )
     assert bad.status_code == 422 and "the error is on line 2" in bad.text
     frame = client.post("/console/templates/preview", data={"_csrf_token": token, "kind": "oppose", "source": GOOD})
     assert frame.status_code == 200 and "supports" in frame.text
-    error_frame = client.post("/console/templates/preview", data={"_csrf_token": token, "kind": "oppose",
-                                                                  "source": "{{ missing_thing }}"})
+    assert "default-src 'none'" in frame.headers["content-security-policy"]  # a staff letter runs no script
+    error_frame = client.post(
+        "/console/templates/preview", data={"_csrf_token": token, "kind": "oppose", "source": "{{ missing_thing }}"}
+    )
     assert error_frame.status_code == 422 and "Line 1" in error_frame.text
     pdf = client.post("/console/templates/preview.pdf", data={"_csrf_token": token, "kind": "oppose", "source": GOOD})
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
@@ -130,19 +145,30 @@ def test_editor_pages_and_pdf_preview(client: Any, staff: User) -> None:
 def test_api_templates_and_pdf_preview(client: Any, staff: User) -> None:
     with session_scope() as session:
         headers = bearer(api_token(session, staff))
-    made = client.post("/api/v1/templates", headers=headers, json={
-        "name": f"API support {uuid.uuid4().hex[:6]}", "kind": "support", "source": GOOD})
+    made = client.post(
+        "/api/v1/templates",
+        headers=headers,
+        json={"name": f"API support {uuid.uuid4().hex[:6]}", "kind": "support", "source": GOOD},
+    )
     assert made.status_code == 201, made.text
     version = made.json()
-    again = client.post(f"/api/v1/templates/{version['template_id']}/versions", headers=headers,
-                        json={"source": GOOD + "<p>More.</p>", "note": "more"})
+    again = client.post(
+        f"/api/v1/templates/{version['template_id']}/versions",
+        headers=headers,
+        json={"source": GOOD + "<p>More.</p>", "note": "more"},
+    )
     assert again.status_code == 201 and again.json()["number"] == 2
     listing = client.get("/api/v1/templates?kind=support", headers=headers)
     assert any(t["id"] == version["template_id"] for t in listing.json())
     assert [v["number"] for v in client.get(f"/api/v1/templates/{version['template_id']}", headers=headers).json()] == [
-        2, 1]
+        2,
+        1,
+    ]
     pdf = client.post("/api/v1/templates/preview", headers=headers, json={"template_version_id": version["id"]})
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    refused = client.post("/api/v1/templates/preview", headers=headers,
-                          json={"kind": "support", "source": "<p>a</p>\n{{ cycler.__init__.__globals__ }}"})
+    refused = client.post(
+        "/api/v1/templates/preview",
+        headers=headers,
+        json={"kind": "support", "source": "<p>a</p>\n{{ cycler.__init__.__globals__ }}"},
+    )
     assert refused.status_code == 422 and "Line 2" in refused.json()["detail"]

@@ -1,0 +1,1013 @@
+"""Letters benchmark: N position letters through the real pipeline, against WeasyPrint rendering them alone.
+
+The pipeline is the production one: a scratch PostgreSQL database (migrated, the shipped California data loaded,
+demo-like fictional mayors, campaigns on the demo's real bills), Redis as the broker (a dedicated db number),
+``python -m dramatiq worker --processes P --threads 1`` worker processes, and the real ``SendGridMailer`` talking
+to the fake SendGrid (tests/fakes/sendgrid.py) in a process of its own. Letters are prepared with
+``letters.service.send_letter`` before the clock starts (the web request's part); the clock runs from the first
+``render_letter`` message enqueued to the last letter's ``sent_at`` (worker part: render, store, deliver, settle).
+
+Measured, in this order, on the same letters:
+
+1. bare rendering, 1 process: ``render_letter_pdf`` of every letter's document in this process, warmed up (what the
+   worker's render step calls, nothing else); also ``render_pdf(render_letter_html(...))`` (the generic path,
+   inline CSS) for reference;
+2. the pipeline with 1 worker process, then with 2 (each on warm workers, each on a fresh copy of the letters);
+3. bare rendering, 2 processes (``ProcessPoolExecutor``), the fair comparison for 2 worker processes.
+
+Each worker process's RSS (``/proc/<pid>/status``) is sampled during the runs: at letter ~100, at the end, and its
+peak (``VmHWM``). Goals (issue 3): pipeline >= 0.85 x bare rendering per process, 2 processes >= 1.7 x one,
+worker RSS growth < 10 % from letter 100 to the last.
+
+Usage::
+
+    .venv/bin/python bench/letters.py                 # 300 letters
+    .venv/bin/python bench/letters.py --quick         # 40 letters, a smoke run
+    .venv/bin/python bench/letters.py --letters 600 --processes 1,2 --json result.json
+
+Everything it makes is removed at the end (scratch database dropped, Redis db flushed, workers stopped, files
+deleted), also on Ctrl-C or when the ``--timeout`` runs out. See docs/benchmarks.md for how to read the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+GOALS = {"pipeline_vs_bare": 0.85, "two_vs_one": 1.7, "rss_growth_pct": 10.0}
+RSS_MARK_LETTER = 100  # "RSS at letter ~100": the first sample once this many letters of the run are rendered
+FAKE_API_KEY = "SG.bench-fake-key"
+SURNAMES = ("Example", "Sample", "Demo")
+FIRST_NAMES = (
+    "Alex", "Avery", "Blake", "Cameron", "Casey", "Charlie", "Dakota", "Drew", "Eden", "Emerson", "Finley", "Gray",
+    "Harper", "Hayden", "Jamie", "Jordan", "Kendall", "Morgan", "Noel", "Parker", "Quinn", "Reese", "Riley", "Robin",
+    "Rowan", "Sage", "Skyler", "Tatum", "Taylor",
+)  # fmt: skip
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# /proc sampling (Linux)
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return sorted(found)
+
+
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) in kB; (0, 0) once the process is gone."""
+    values = {"VmRSS": 0, "VmHWM": 0}
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in values:
+                values[name] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` (0 once it is gone)."""
+    with suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return 0.0
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
+    total = sum(parts[:8])
+    return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The fake SendGrid, in a process of its own (``--serve-fake-sendgrid``)
+
+
+def serve_fake_sendgrid() -> None:
+    """Run tests/fakes/sendgrid.py until stdin closes; print its URL first and a summary of requests last."""
+    sys.path.insert(0, str(PROJECT_DIR))
+    from tests.fakes.sendgrid import FakeSendGrid
+
+    with FakeSendGrid(api_key=FAKE_API_KEY) as fake:
+        print(json.dumps({"url": fake.url}), flush=True)
+        sys.stdin.read()
+        statuses = Counter(str(r.status) for r in fake.requests)
+    print(json.dumps({"requests": sum(statuses.values()), "statuses": dict(statuses)}), flush=True)
+
+
+class FakeSendGridProcess:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve-fake-sendgrid"],
+            cwd=PROJECT_DIR,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the fake SendGrid did not start")
+        self.url: str = json.loads(line)["url"]
+        self.summary: dict[str, Any] = {}
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                out, _ = self.process.communicate(timeout=20)  # closes stdin: the fake prints its summary
+                lines = [line for line in out.splitlines() if line.strip()]
+                self.summary = json.loads(lines[-1]) if lines else {}
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Worker processes
+
+
+class Workers:
+    """``python -m dramatiq worker --processes P --threads 1`` in its own process group, logging to a file."""
+
+    def __init__(self, processes: int, log_path: Path, ready_timeout: float, module: str = "worker") -> None:
+        self.processes = processes
+        self.log_path = log_path
+        started = time.monotonic()
+        self.master = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", "1"],
+            cwd=PROJECT_DIR,
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = started + ready_timeout
+        while self._ready_count() < processes:
+            if self.master.poll() is not None:
+                raise RuntimeError(f"the dramatiq master exited ({self.master.returncode}); see {log_path}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{processes} worker process(es) not ready after {ready_timeout:.0f} s")
+            time.sleep(0.1)
+        self.ready_seconds = time.monotonic() - started
+        self.pids = children_of(self.master.pid)
+        if len(self.pids) != processes:
+            raise RuntimeError(f"expected {processes} worker processes, found {self.pids}")
+
+    def _ready_count(self) -> int:
+        return self.log_path.read_bytes().count(b"Worker process is ready for action.")
+
+    def cpu_seconds(self) -> dict[int, float]:
+        return {pid: cpu_seconds(pid) for pid in self.pids}
+
+    def stop(self) -> None:
+        if self.master.poll() is None:
+            with suppress(ProcessLookupError):
+                # To the master only: it forwards TERM to its workers, which stop gracefully; a worker that gets a
+                # second TERM (from a signal to the whole group) exits at once instead.
+                os.kill(self.master.pid, signal.SIGTERM)
+            try:
+                self.master.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError):
+                    os.killpg(self.master.pid, signal.SIGKILL)
+                self.master.wait(timeout=10)
+        for pid in self.pids:  # a child that outlived its master
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Set-up: database, data, campaigns, mayors, letters (all untimed)
+
+
+@dataclass
+class Batch:
+    """N letters, queued by send_letter, on a campaign set of their own (so each run renders fresh letters)."""
+
+    name: str
+    campaign_ids: list[int]
+    letter_ids: list[int] = field(default_factory=list)
+
+
+def create_scratch_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_scratch_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def load_reference_data() -> dict[str, int]:
+    from advocacy.db import session_scope
+    from advocacy.directory.importer import load_shipped_data
+    from advocacy.migrate import upgrade
+
+    upgrade("head")
+    with session_scope() as session:
+        return load_shipped_data(session)
+
+
+def create_regional_managers() -> None:
+    """One plainly fictional regional manager per division, as the demo has: they are on every letter's cc."""
+    from sqlmodel import col, select
+
+    from advocacy.accounts import service as accounts
+    from advocacy.accounts.models import Role
+    from advocacy.db import session_scope
+    from advocacy.directory.models import Division
+
+    with session_scope() as session:
+        for index, division in enumerate(session.exec(select(Division).order_by(col(Division.slug))).all()):
+            accounts.create_user(
+                session,
+                email=f"rpam.{division.slug}@demo.example",
+                name=f"{FIRST_NAMES[index % len(FIRST_NAMES)]} Sample",
+                role=Role.REGIONAL_MANAGER,
+                division_id=division.id,
+            )
+
+
+# The demo's bills and positions (advocacy/campaigns/demo.py): three committee stages and a request to the Governor.
+CAMPAIGNS = [("SB 1256", "Support"), ("AB 1573", "Oppose Unless Amended"), ("SB 1117", "Oppose"),
+             ("SB 1426", "Request for Signature")]  # fmt: skip
+NOT_A_HEARING = ("Rules", "Appropriations")  # committees that hear no letters (as in the demo)
+TALKING_POINTS = [
+    "Decisions about local services are best made by the councils that answer to local residents.",
+    "The bill as it stands would change what our city can offer residents and what it costs to provide.",
+    "The league and its member cities have worked with the author's office and will continue to.",
+]
+
+
+def campaign_specs() -> list[tuple[int, Any, str]]:
+    """(bill id, position, talking points) of the benchmark's campaigns whose bill can take letters in the data."""
+    from sqlmodel import select
+
+    from advocacy.campaigns.models import Position
+    from advocacy.db import session_scope
+    from advocacy.directory.models import Bill, CommitteeMembership
+
+    specs = []
+    with session_scope() as session:
+        for label, position_name in CAMPAIGNS:
+            position = Position(position_name)
+            measure, _, number = label.partition(" ")
+            bill = session.exec(select(Bill).where(Bill.measure_type == measure, Bill.number == int(number))).first()
+            if bill is None or bill.id is None:
+                continue
+            if not position.to_governor and (
+                bill.committee_id is None
+                or any(word in bill.pending_committee_name for word in NOT_A_HEARING)
+                or session.exec(
+                    select(CommitteeMembership).where(CommitteeMembership.committee_id == bill.committee_id)
+                ).first()
+                is None
+            ):
+                continue
+            specs.append((bill.id, position, "\n".join(TALKING_POINTS)))
+    if not specs:
+        raise RuntimeError("none of the benchmark's bills can take letters in the shipped data")
+    return specs
+
+
+class Mayors:
+    """One plainly fictional mayor per city, created when a letter first needs one."""
+
+    def __init__(self) -> None:
+        self.by_city: dict[int, Any] = {}
+
+    def of(self, session: Any, city: Any) -> Any:
+        from advocacy.accounts import service as accounts
+        from advocacy.accounts.models import Role
+
+        if city.id not in self.by_city:
+            n = len(self.by_city)
+            self.by_city[city.id] = accounts.create_user(
+                session,
+                email=f"mayor.{city.geoid}@demo.example",
+                name=f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {SURNAMES[(n // len(FIRST_NAMES)) % len(SURNAMES)]}",
+                role=Role.OFFICIAL,
+                title="Mayor",
+                city_id=city.id,
+                may_sign=True,
+            )
+        return self.by_city[city.id]
+
+
+def make_batch(name: str, count: int, specs: list[tuple[int, Any, str]], mayors: Mayors) -> Batch:
+    """``count`` letters queued with ``send_letter``: letter i is city i (in geoid order) on campaign i mod K, moving
+    to the next campaign once every city has one. Cities whose letter cannot be sent are skipped."""
+    from sqlmodel import col, select
+
+    from advocacy.campaigns.models import CampaignStatus
+    from advocacy.campaigns.service import create_campaign
+    from advocacy.db import session_scope
+    from advocacy.directory.models import City
+    from advocacy.letters import service as letters
+    from advocacy.letters.service import LetterError
+
+    with session_scope() as session:
+        campaigns = [
+            create_campaign(
+                session,
+                bill_id=bill_id,
+                position=position,
+                talking_points=points,
+                title=f"Benchmark {name}: {position.value}",
+                status=CampaignStatus.ACTIVE,
+            )
+            for bill_id, position, points in specs
+        ]
+        cities = list(session.exec(select(City).order_by(col(City.geoid))).all())
+        batch = Batch(name, [c.id or 0 for c in campaigns])
+        pairs = len(cities) * len(campaigns)
+        if count > pairs:
+            raise ValueError(f"at most {pairs} letters per run ({len(cities)} cities x {len(campaigns)} campaigns)")
+        for i in range(pairs):
+            if len(batch.letter_ids) == count:
+                break
+            city = cities[i % len(cities)]
+            campaign = campaigns[(i % len(campaigns) + i // len(cities)) % len(campaigns)]
+            try:
+                letter = letters.send_letter(session, campaign.id or 0, mayors.of(session, city))
+            except LetterError:
+                session.rollback()
+                continue
+            batch.letter_ids.append(letter.id or 0)
+        if len(batch.letter_ids) < count:
+            raise RuntimeError(f"only {len(batch.letter_ids)} of {count} letters could be queued")
+    return batch
+
+
+def documents_of(batch: Batch) -> list[Any]:
+    """The letters' documents exactly as ``render_letter`` builds them."""
+    from advocacy.db import session_scope
+    from advocacy.letters.delivery import letter_document
+    from advocacy.letters.models import Letter
+
+    with session_scope() as session:
+        return [letter_document(session, session.get(Letter, letter_id)) for letter_id in batch.letter_ids]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Bare rendering
+
+
+def _render_document(doc: Any) -> int:
+    from advocacy.letters.document import render_letter_pdf
+
+    return len(render_letter_pdf(doc))
+
+
+def _warm_up_renderer() -> None:
+    from advocacy.letters.document import example_document, render_letter_pdf
+
+    for kind in ("support", "request_signature"):
+        render_letter_pdf(example_document(kind))
+
+
+def bare_rendering(docs: list[Any]) -> dict[str, Any]:
+    """One process (this one), warmed up: ``render_letter_pdf`` per letter, then the generic HTML path."""
+    from advocacy.letters.document import render_letter_html
+    from advocacy.pdf import render_pdf
+
+    _warm_up_renderer()
+    for doc in docs[:3]:
+        _render_document(doc)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    sizes = [_render_document(doc) for doc in docs]
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    pages = [render_letter_html(doc) for doc in docs]  # untimed: only WeasyPrint is timed below
+    render_pdf(pages[0])
+    html_started = time.perf_counter()
+    for page in pages:
+        render_pdf(page)
+    html_seconds = time.perf_counter() - html_started
+    return {
+        "processes": 1,
+        "letters": len(docs),
+        "seconds": round(seconds, 3),
+        "letters_per_second": round(len(docs) / seconds, 3),
+        "ms_per_letter": round(1000 * seconds / len(docs), 1),
+        "cpu_ms_per_letter": round(1000 * cpu / len(docs), 1),
+        "mean_pdf_bytes": round(statistics.mean(sizes)),
+        "html_path_letters_per_second": round(len(docs) / html_seconds, 3),
+        "load": load_average(),
+    }
+
+
+def bare_rendering_pool(docs: list[Any], processes: int) -> dict[str, Any]:
+    """``processes`` fresh spawned processes (no state inherited from this one), warmed up before the clock starts."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_warm_up_renderer) as pool:
+        list(pool.map(_render_document, docs[: 4 * processes]))
+        started = time.perf_counter()
+        list(pool.map(_render_document, docs, chunksize=2))
+        seconds = time.perf_counter() - started
+    return {
+        "processes": processes,
+        "letters": len(docs),
+        "seconds": round(seconds, 3),
+        "letters_per_second": round(len(docs) / seconds, 3),
+        "load": load_average(),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The pipeline
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def letter_counts(campaign_ids: list[int]) -> Counter[str]:
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from advocacy.db import session_scope
+    from advocacy.letters.models import Letter
+
+    with session_scope() as session:
+        rows = session.exec(
+            select(Letter.status, func.count()).where(col(Letter.campaign_id).in_(campaign_ids)).group_by(Letter.status)
+        ).all()
+    return Counter({str(status): int(n) for status, n in rows})
+
+
+FINAL = ("sent", "partially_sent", "failed")
+
+
+def finished(counts: Counter[str]) -> int:
+    return sum(counts[s] for s in FINAL)
+
+
+def enqueue_renders(letter_ids: list[int]) -> None:
+    from advocacy.letters import actors
+
+    for letter_id in letter_ids:
+        actors.render_letter.send(letter_id)
+
+
+def wait_until_finished(batch: Batch, timeout: float, on_poll: Callable[[Counter[str]], None] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = letter_counts(batch.campaign_ids)
+        if on_poll:
+            on_poll(counts)
+        if finished(counts) >= len(batch.letter_ids):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{batch.name}: only {dict(counts)} after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def stage_times(batch: Batch, started_utc: datetime) -> dict[str, float]:
+    """From the letters' own timestamps: when the last was rendered and the last sent, after the first enqueue."""
+    from sqlalchemy import func
+    from sqlmodel import col, select
+
+    from advocacy.db import session_scope
+    from advocacy.letters.models import Letter
+
+    with session_scope() as session:
+        row = session.exec(
+            select(
+                func.min(Letter.rendered_at),
+                func.max(Letter.rendered_at),
+                func.min(Letter.sent_at),
+                func.max(Letter.sent_at),
+            ).where(col(Letter.campaign_id).in_(batch.campaign_ids))
+        ).one()
+    first_rendered, last_rendered, first_sent, last_sent = row
+    return {
+        "first_rendered": (first_rendered - started_utc).total_seconds(),
+        "last_rendered": (last_rendered - started_utc).total_seconds(),
+        "first_sent": (first_sent - started_utc).total_seconds(),
+        "last_sent": (last_sent - started_utc).total_seconds(),
+    }
+
+
+def postgres_backends(db_name: str) -> list[int]:
+    """Server processes of every connection to the scratch database (the workers' and this process's poller)."""
+    from sqlalchemy import text
+
+    from advocacy.db import get_engine
+
+    with get_engine().connect() as conn:
+        return [int(pid) for (pid,) in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": db_name})]
+
+
+def redis_server_pid(url: str) -> int | None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("server")["process_id"])
+    except Exception:
+        return None
+    finally:
+        client.close()
+
+
+class CpuLedger:
+    """CPU seconds spent by each part of the pipeline between ``start()`` and ``stop()``, and by the whole machine."""
+
+    def __init__(self, groups: Callable[[], dict[str, list[int]]]) -> None:
+        self.groups = groups
+
+    def start(self) -> None:
+        self.before = {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in self.groups().items()}
+        self.machine_before = machine_busy()[0]
+        self.own_before = time.process_time()
+
+    def stop(self) -> dict[str, float]:
+        spent: dict[str, float] = {}
+        for name, pids in self.groups().items():
+            known = self.before.get(name, {})
+            # A process that appeared during the run (a new database connection) counts from its start.
+            spent[name] = sum(max(0.0, cpu_seconds(pid) - known.get(pid, 0.0)) for pid in set(pids) | set(known))
+        spent["bench process (poller)"] = time.process_time() - self.own_before
+        spent["machine, all processes"] = machine_busy()[0] - self.machine_before
+        return spent
+
+
+def run_pipeline(
+    processes: int,
+    warm: Batch,
+    batch: Batch,
+    settings: dict[str, str],
+    work_dir: Path,
+    fake: FakeSendGridProcess,
+    timeout: float,
+    profile_dir: Path | None = None,
+    cprofile: bool = False,
+) -> dict[str, Any]:
+    from advocacy.db import utcnow
+
+    redis_url, db_name = settings["redis"], settings["db_name"]
+    flush_redis(redis_url)
+    log(f"pipeline, {processes} worker process(es): starting workers (load {load_average()})")
+    module = "worker"
+    if profile_dir is not None:
+        module = "bench.profiled_worker"
+        os.environ["ADVOCACY_BENCH_PROFILE_DIR"] = str(profile_dir / f"{processes}p")
+        os.environ["ADVOCACY_BENCH_CPROFILE"] = "1" if cprofile else ""
+    workers = Workers(processes, work_dir / f"worker-{processes}p.log", ready_timeout=120, module=module)
+    redis_pid = redis_server_pid(redis_url)
+    ledger = CpuLedger(
+        lambda: {
+            "worker processes": workers.pids,
+            "dramatiq master (log relay)": [workers.master.pid],
+            "PostgreSQL backends of this DB": postgres_backends(db_name),
+            "redis-server (shared)": [redis_pid] if redis_pid else [],
+            "fake SendGrid": [fake.process.pid],
+        }
+    )
+    try:
+        enqueue_renders(warm.letter_ids)  # warm-up: imports, font discovery, first layouts, DB connections
+        wait_until_finished(warm, timeout=180)
+        log(f"  {len(workers.pids)} worker(s) {workers.pids} warm; {len(batch.letter_ids)} letters go")
+
+        samples: list[dict[str, Any]] = []
+        cpu_before = workers.cpu_seconds()
+        load_before = load_average()
+
+        def sample(counts: Counter[str]) -> None:
+            rendered = sum(n for status, n in counts.items() if status != "queued")
+            samples.append(
+                {
+                    "t": time.monotonic() - started,
+                    "rendered": rendered,
+                    "finished": finished(counts),
+                    "rss_kb": {pid: memory_kb(pid)[0] for pid in workers.pids},
+                }
+            )
+
+        ledger.start()
+        started_utc = utcnow()
+        started = time.monotonic()
+        enqueue_renders(batch.letter_ids)
+        enqueue_seconds = time.monotonic() - started
+        wait_until_finished(batch, timeout=timeout, on_poll=sample)
+        wall = time.monotonic() - started
+        cpu_spent = ledger.stop()
+        stages = stage_times(batch, started_utc)
+        cpu_after = workers.cpu_seconds()
+        peaks = {pid: memory_kb(pid)[1] for pid in workers.pids}
+    finally:
+        workers.stop()
+
+    counts = letter_counts(batch.campaign_ids)
+    seconds = stages["last_sent"]
+    letters = len(batch.letter_ids)
+    mark = next((s for s in samples if s["rendered"] >= min(RSS_MARK_LETTER, letters)), samples[0])
+    last = samples[-1]
+    per_worker = []
+    for pid in workers.pids:
+        at_mark, at_end = mark["rss_kb"][pid], last["rss_kb"][pid]
+        per_worker.append(
+            {
+                "pid": pid,
+                "cpu_seconds": round(cpu_after[pid] - cpu_before[pid], 2),
+                "rss_mb_at_letter_100": round(at_mark / 1024, 1),
+                "rss_mb_at_end": round(at_end / 1024, 1),
+                "rss_mb_peak": round(max(peaks[pid], *(s["rss_kb"][pid] for s in samples)) / 1024, 1),
+                "rss_growth_pct": round(100 * (at_end - at_mark) / at_mark, 1) if at_mark else None,
+            }
+        )
+    worker_cpu = sum(w["cpu_seconds"] for w in per_worker)
+    ours = sum(v for k, v in cpu_spent.items() if k != "machine, all processes")
+    cpu_ms = {k: round(1000 * v / letters, 1) for k, v in cpu_spent.items()}
+    cpu_ms["rest of the machine (other work)"] = round(1000 * (cpu_spent["machine, all processes"] - ours) / letters, 1)
+    return {
+        "processes": processes,
+        "letters": letters,
+        "statuses": dict(counts),
+        "seconds": round(seconds, 3),
+        "letters_per_second": round(letters / seconds, 3),
+        "per_process_letters_per_second": round(letters / seconds / processes, 3),
+        "enqueue_seconds": round(enqueue_seconds, 3),
+        "poll_wall_seconds": round(wall, 3),
+        "last_rendered_seconds": round(stages["last_rendered"], 3),
+        "first_sent_seconds": round(stages["first_sent"], 3),
+        "worker_cpu_ms_per_letter": round(1000 * worker_cpu / letters, 1),
+        "worker_cpu_utilisation": round(worker_cpu / seconds / processes, 3),
+        "cpu_ms_per_letter": cpu_ms,
+        "machine_busy_cores": round(cpu_spent["machine, all processes"] / wall, 2),
+        "worker_ready_seconds": round(workers.ready_seconds, 2),
+        "load_before": load_before,
+        "load_after": load_average(),
+        "rss_mark_at_rendered": mark["rendered"],
+        "workers": per_worker,
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Report
+
+
+def verdict(ok: bool) -> str:
+    return "goal met" if ok else "GOAL MISSED"
+
+
+def report(result: dict[str, Any], out: TextIO) -> None:
+    bare1 = result["bare"]["1"]
+    bare2 = result["bare"].get("2")
+    pipes = result["pipeline"]
+    w = out.write
+    w(f"\nLetters benchmark, {result['date']} on {result['machine']}\n")
+    w(f"{result['letters']} letters per run; load (1/5/15 min) at start {result['load_start']}, end {result['load_end']}\n\n")  # noqa: E501
+    w(f"bare rendering, 1 process   : {bare1['letters_per_second']:7.2f} letters/s ({bare1['ms_per_letter']} ms/letter, ")
+    w(f"{bare1['cpu_ms_per_letter']} ms CPU,")
+    w(f" render_letter_pdf; generic HTML path {bare1['html_path_letters_per_second']:.2f}/s)  load {bare1['load']}\n")
+    if bare2:
+        w(f"bare rendering, 2 processes : {bare2['letters_per_second']:7.2f} letters/s  ")
+        w(f"({bare2['letters_per_second'] / bare1['letters_per_second']:.2f} x 1 process)  load {bare2['load']}\n")
+    for key, pipe in pipes.items():
+        w(
+            f"pipeline, {key} worker process{'es' if key != '1' else '  '}: {pipe['letters_per_second']:7.2f} letters/s "
+            f"({pipe['seconds']} s; renders done at {pipe['last_rendered_seconds']} s; worker CPU "
+            f"{pipe['worker_cpu_ms_per_letter']} ms/letter, {100 * pipe['worker_cpu_utilisation']:.0f}% busy; machine "
+            f"{pipe['machine_busy_cores']} cores busy)  load {pipe['load_before']}\n"
+        )
+        for worker in pipe["workers"]:
+            w(
+                f"    worker {worker['pid']}: RSS {worker['rss_mb_at_letter_100']} MB at letter ~"
+                f"{pipe['rss_mark_at_rendered']}, {worker['rss_mb_at_end']} MB at the end "
+                f"({worker['rss_growth_pct']:+}%), peak {worker['rss_mb_peak']} MB; {worker['cpu_seconds']} s CPU\n"
+            )
+        ledger = ", ".join(f"{k} {v}" for k, v in pipe["cpu_ms_per_letter"].items())
+        w(f"    CPU ms per letter: {ledger}\n")
+        bad = {s: n for s, n in pipe["statuses"].items() if s != "sent"}
+        if bad:
+            w(f"    NOT SENT: {bad}\n")
+    w("\nratios\n")
+    ratios = result["ratios"]
+    if "pipeline_1_vs_bare_1" in ratios:
+        r = ratios["pipeline_1_vs_bare_1"]
+        w(f"  pipeline per process / bare rendering (1 process) : {r:.2f}  (goal >= 0.85: {verdict(r >= 0.85)})\n")
+    if "pipeline_2_vs_bare_2" in ratios:
+        r = ratios["pipeline_2_vs_bare_2"]
+        w(f"  pipeline / bare rendering (2 processes)           : {r:.2f}\n")
+    if "pipeline_2_vs_pipeline_1" in ratios:
+        r = ratios["pipeline_2_vs_pipeline_1"]
+        w(f"  pipeline 2 processes / 1 process                  : {r:.2f}  (goal >= 1.7: {verdict(r >= 1.7)})\n")
+    if "bare_2_vs_bare_1" in ratios:
+        w(f"  bare rendering 2 processes / 1 process            : {ratios['bare_2_vs_bare_1']:.2f}  (what the machine allows)\n")  # noqa: E501
+    growth = ratios.get("max_rss_growth_pct")
+    if growth is not None:
+        w(f"  worst worker RSS growth, letter ~100 to the last  : {growth:+.1f}%  (goal < 10%: {verdict(growth < 10)})\n")
+    fake = result.get("fake_sendgrid", {})
+    w(f"\nfake SendGrid answered {fake.get('requests', '?')} requests: {fake.get('statuses', {})}\n")
+
+
+def print_profiles(folder: Path, top: int = 25) -> None:
+    """Per run and worker: ms per message of each actor and of the stages inside it, SQL statements, gaps between
+    messages; with --cprofile, also the functions where the actors spent their time."""
+    import pstats
+
+    for run in sorted(p for p in folder.iterdir() if p.is_dir()):
+        print(f"\nstage timings of the {run.name} run (ms per message inside the worker: wall clock / CPU of its thread)")
+        for summary_path in sorted(run.glob("worker-*.json")):
+            summary = json.loads(summary_path.read_text())
+            for actor, n in summary["messages"].items():
+                seconds, cpu = summary["seconds"], summary["cpu_seconds"]
+                statements = summary["sql_statements"].get(actor, 0)
+                print(
+                    f"  {summary_path.stem} {actor}: {n} messages, {1000 * seconds.get(actor, 0) / n:.1f} / "
+                    f"{1000 * cpu.get(actor, 0) / n:.1f} ms each, {statements / n:.1f} SQL statements each"
+                )
+                for key, value in seconds.items():
+                    if key.startswith(f"{actor}/"):
+                        print(
+                            f"      {key.partition('/')[2]:<42} {1000 * value / n:7.1f} / "
+                            f"{1000 * cpu.get(key, 0) / n:5.1f} ms"
+                        )
+            total = sum(summary["messages"].values())
+            gaps = summary["gap_seconds_between_messages"]
+            in_actors = sum(v for k, v in summary["cpu_seconds"].items() if "/" not in k)
+            print(
+                f"  {summary_path.stem} between messages: {1000 * gaps / max(1, total - 1):.1f} ms wall per message "
+                f"({summary['gaps_ms']}); process CPU outside actors "
+                f"{summary['process_cpu_seconds_since_boot'] - in_actors:.2f} s in all"
+            )
+        profiles = sorted(run.glob("worker-*.prof"))
+        if profiles:
+            stats = pstats.Stats(*(str(p) for p in profiles))
+            stats.sort_stats("cumulative").print_stats(top)
+
+
+def ratios_of(result: dict[str, Any]) -> dict[str, float]:
+    bare, pipes = result["bare"], result["pipeline"]
+    ratios: dict[str, float] = {}
+    if "1" in pipes:
+        ratios["pipeline_1_vs_bare_1"] = round(pipes["1"]["letters_per_second"] / bare["1"]["letters_per_second"], 3)
+    if "2" in pipes and "2" in bare:
+        ratios["pipeline_2_vs_bare_2"] = round(pipes["2"]["letters_per_second"] / bare["2"]["letters_per_second"], 3)
+    if "1" in pipes and "2" in pipes:
+        ratios["pipeline_2_vs_pipeline_1"] = round(
+            pipes["2"]["letters_per_second"] / pipes["1"]["letters_per_second"], 3
+        )
+    if "2" in bare:
+        ratios["bare_2_vs_bare_1"] = round(bare["2"]["letters_per_second"] / bare["1"]["letters_per_second"], 3)
+    growths = [w["rss_growth_pct"] for p in pipes.values() for w in p["workers"] if w["rss_growth_pct"] is not None]
+    if growths:
+        ratios["max_rss_growth_pct"] = max(growths)
+    return ratios
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Main
+
+
+class HardTimeout(BaseException):
+    """The whole benchmark ran past ``--timeout`` (a BaseException, so nothing on the way swallows it)."""
+
+
+@contextmanager
+def hard_timeout(seconds: int) -> Iterator[None]:
+    def expire(_signum: int, _frame: Any) -> None:
+        raise HardTimeout(f"the benchmark ran past --timeout {seconds} s")
+
+    def interrupted(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    previous_term = signal.signal(signal.SIGTERM, interrupted)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--letters", type=int, default=300, help="letters per run (default 300)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 40 letters")
+    parser.add_argument("--processes", default="1,2", help="worker process counts to run, in order (default 1,2)")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL admin URL")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Redis URL with a db of its own")
+    parser.add_argument("--run-timeout", type=float, default=0, help="seconds per pipeline run (default 60 + N)")
+    parser.add_argument("--timeout", type=int, default=1800, help="hard limit for the whole benchmark, seconds")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE ('-': stdout)")
+    parser.add_argument("--profile", metavar="DIR", help="time the stages inside the workers; summaries into DIR")
+    parser.add_argument("--cprofile", action="store_true", help="with --profile: cProfile the actors too (slow)")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the work folder (worker logs, PDFs)")
+    parser.add_argument("--serve-fake-sendgrid", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.letters = 40
+    if args.letters < 1:
+        parser.error("--letters must be at least 1")
+    try:
+        args.process_counts = [int(x) for x in args.processes.split(",") if x.strip()]
+    except ValueError:
+        parser.error("--processes is a comma-separated list of numbers, e.g. 1,2")
+    if not args.process_counts or min(args.process_counts) < 1:
+        parser.error("--processes needs at least one count of 1 or more")
+    db = args.redis.rstrip("/").rpartition("/")[2]
+    if not db.isdigit() or int(db) < 10:
+        parser.error("--redis must name a db of its own, 10..15 (0..9 belong to the test suites); it is flushed")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_fake_sendgrid:
+        serve_fake_sendgrid()
+        return 0
+    run_timeout = args.run_timeout or 60 + args.letters
+    work_dir = Path(tempfile.mkdtemp(prefix="advocacy-bench-"))
+    db_name = f"advocacy_bench_{secrets.token_hex(5)}"
+    admin_url = args.pg
+    db_created = False
+    fake: FakeSendGridProcess | None = None
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "letters": args.letters,
+        "load_start": load_average(),
+        "bare": {},
+        "pipeline": {},
+    }
+    log(f"letters benchmark: {args.letters} letters, worker processes {args.process_counts}; load {load_average()}")
+    try:
+        with hard_timeout(args.timeout):
+            fake = FakeSendGridProcess()
+            base = admin_url.rpartition("/")[0].replace("postgresql://", "postgresql+psycopg://", 1)
+            # Settings are read once per process, at first use: the environment is complete before advocacy loads,
+            # and the worker processes inherit it.
+            os.environ.update(
+                {
+                    "ADVOCACY_ENV": "bench",
+                    "ADVOCACY_DATABASE_URL": f"{base}/{db_name}",
+                    "ADVOCACY_BROKER_URL": args.redis,
+                    "ADVOCACY_STORAGE_DIR": str(work_dir / "files"),
+                    "ADVOCACY_OUTBOX_DIR": str(work_dir / "outbox"),
+                    "ADVOCACY_SECRET_KEY": secrets.token_hex(32),
+                    "ADVOCACY_SENDGRID_API_KEY": FAKE_API_KEY,
+                    "ADVOCACY_SENDGRID_API_HOST": fake.url,
+                    "ADVOCACY_STAFF_ALERT_ADDRESS": "bench-alerts@demo.example",
+                    "ADVOCACY_EMBEDDED_WORKER_THREADS": "0",
+                    "ADVOCACY_METRICS_PORT": "0",
+                    "ADVOCACY_LOG_JSON": "false",
+                }
+            )
+            flush_redis(args.redis)
+            create_scratch_database(admin_url, db_name)
+            db_created = True
+            log(f"scratch database {db_name}: migrating and loading the shipped data")
+            started = time.monotonic()
+            load_reference_data()
+            create_regional_managers()
+            specs = campaign_specs()
+            mayors = Mayors()
+            batches: dict[int, tuple[Batch, Batch]] = {}
+            for processes in args.process_counts:
+                warm = make_batch(f"warm-up {processes}p", 3 * processes, specs, mayors)
+                batches[processes] = (warm, make_batch(f"{processes}p", args.letters, specs, mayors))
+                log(f"  queued {args.letters} letters (+{3 * processes} warm-up) for the {processes}-process run")
+            log(f"set-up took {time.monotonic() - started:.1f} s; {len(specs)} campaigns x {len(mayors.by_city)} cities")
+            flush_redis(args.redis)  # send_letter enqueued renders; each run enqueues its own when its clock starts
+
+            first = batches[args.process_counts[0]][1]
+            docs = documents_of(first)
+            log(f"bare rendering, 1 process (load {load_average()})")
+            result["bare"]["1"] = bare_rendering(docs)
+            for processes in args.process_counts:
+                warm, batch = batches[processes]
+                result["pipeline"][str(processes)] = run_pipeline(
+                    processes,
+                    warm,
+                    batch,
+                    {"redis": args.redis, "db_name": db_name},
+                    work_dir,
+                    fake,
+                    run_timeout,
+                    Path(args.profile).resolve() if args.profile else None,
+                    args.cprofile,
+                )
+                log(f"  {result['pipeline'][str(processes)]['letters_per_second']} letters/s")
+            if max(args.process_counts) > 1:
+                n = max(args.process_counts)
+                log(f"bare rendering, {n} processes (load {load_average()})")
+                result["bare"][str(n)] = bare_rendering_pool(docs, n)
+    except (KeyboardInterrupt, HardTimeout, Exception) as exc:
+        log(f"benchmark stopped: {type(exc).__name__}: {exc}")
+        if isinstance(exc, Exception):
+            traceback.print_exc()
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        cleanup(fake, admin_url, db_name if db_created else None, args.redis, work_dir, result, args.keep_logs)
+
+    result["load_end"] = load_average()
+    if "error" in result:
+        print(f"FAILED: {result['error']}", file=sys.stderr)
+        return 1
+    result["ratios"] = ratios_of(result)
+    report(result, sys.stdout)
+    if args.json:
+        text = json.dumps(result, indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            Path(args.json).write_text(text + "\n")
+    if args.profile:
+        print_profiles(Path(args.profile))
+    failed = [p for p in result["pipeline"].values() if set(p["statuses"]) != {"sent"}]
+    return 1 if failed else 0
+
+
+def cleanup(
+    fake: FakeSendGridProcess | None,
+    admin_url: str,
+    db_name: str | None,
+    redis_url: str,
+    work_dir: Path,
+    result: dict[str, Any],
+    keep_logs: bool,
+) -> None:
+    """Undo everything, each step on its own so one failure does not leave the rest behind."""
+    steps: list[tuple[str, Callable[[], None]]] = []
+    if fake is not None:
+
+        def stop_fake() -> None:
+            fake.stop()
+            result["fake_sendgrid"] = fake.summary
+
+        steps.append(("stop the fake SendGrid", stop_fake))
+    if "advocacy.db" in sys.modules:
+        steps.append(("close database connections", lambda: sys.modules["advocacy.db"].get_engine().dispose()))
+    if db_name:
+        steps.append((f"drop {db_name}", lambda: drop_scratch_database(admin_url, db_name)))
+    steps.append(("flush the Redis db", lambda: flush_redis(redis_url)))
+    if keep_logs:
+        log(f"logs kept in {work_dir}")
+    else:
+        steps.append(("remove the work folder", lambda: shutil.rmtree(work_dir, ignore_errors=True)))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:
+            log(f"cleanup: could not {what}: {exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
