@@ -5,5 +5,5 @@ from advocacy.accounts import actors as _accounts_actors  # noqa: F401
 from advocacy.campaigns import actors as _campaigns_actors  # noqa: F401
 from advocacy.citipac import actors as _citipac_actors  # noqa: F401
 from advocacy.letters import actors as letters_actors  # noqa: F401
-from advocacy.testimony import actors as _testimony_actors  # noqa: F401
 from advocacy.participation import actors as _participation_actors  # noqa: F401
+from advocacy.testimony import actors as _testimony_actors  # noqa: F401

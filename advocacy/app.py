@@ -39,8 +39,8 @@ def _route_handlers() -> list[Any]:
     from advocacy.citipac import routes as citipac_routes
     from advocacy.directory import routes as directory_routes
     from advocacy.letters import routes as letters_routes
-    from advocacy.testimony import routes as testimony_routes
     from advocacy.participation import routes as participation_routes
+    from advocacy.testimony import routes as testimony_routes
 
     handlers: list[Any] = []
     for module in (ops, dev, accounts_routes, directory_routes, campaigns_routes, letters_routes,

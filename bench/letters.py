@@ -393,7 +393,8 @@ def documents_of(batch: Batch) -> list[Any]:
     from advocacy.letters.models import Letter
 
     with session_scope() as session:
-        return [letter_document(session, session.get(Letter, letter_id)) for letter_id in batch.letter_ids]
+        letters = [session.get(Letter, letter_id) for letter_id in batch.letter_ids]
+        return [letter_document(session, letter) for letter in letters if letter is not None]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -532,13 +533,8 @@ def stage_times(batch: Batch, started_utc: datetime) -> dict[str, float]:
                 func.max(Letter.sent_at),
             ).where(col(Letter.campaign_id).in_(batch.campaign_ids))
         ).one()
-    first_rendered, last_rendered, first_sent, last_sent = row
-    return {
-        "first_rendered": (first_rendered - started_utc).total_seconds(),
-        "last_rendered": (last_rendered - started_utc).total_seconds(),
-        "first_sent": (first_sent - started_utc).total_seconds(),
-        "last_sent": (last_sent - started_utc).total_seconds(),
-    }
+    names = ("first_rendered", "last_rendered", "first_sent", "last_sent")
+    return {name: (moment - started_utc).total_seconds() for name, moment in zip(names, row, strict=True) if moment}
 
 
 def postgres_backends(db_name: str) -> list[int]:
@@ -548,7 +544,10 @@ def postgres_backends(db_name: str) -> list[int]:
     from advocacy.db import get_engine
 
     with get_engine().connect() as conn:
-        return [int(pid) for (pid,) in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": db_name})]
+        return [
+            int(pid)
+            for (pid,) in conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :db"), {"db": db_name})
+        ]
 
 
 def redis_server_pid(url: str) -> int | None:
@@ -652,7 +651,7 @@ def run_pipeline(
         workers.stop()
 
     counts = letter_counts(batch.campaign_ids)
-    seconds = stages["last_sent"]
+    seconds = stages.get("last_sent", wall)  # nothing sent at all: the time until the last letter failed
     letters = len(batch.letter_ids)
     mark = next((s for s in samples if s["rendered"] >= min(RSS_MARK_LETTER, letters)), samples[0])
     last = samples[-1]
@@ -682,8 +681,8 @@ def run_pipeline(
         "per_process_letters_per_second": round(letters / seconds / processes, 3),
         "enqueue_seconds": round(enqueue_seconds, 3),
         "poll_wall_seconds": round(wall, 3),
-        "last_rendered_seconds": round(stages["last_rendered"], 3),
-        "first_sent_seconds": round(stages["first_sent"], 3),
+        "last_rendered_seconds": round(stages.get("last_rendered", 0), 3),
+        "first_sent_seconds": round(stages.get("first_sent", 0), 3),
         "worker_cpu_ms_per_letter": round(1000 * worker_cpu / letters, 1),
         "worker_cpu_utilisation": round(worker_cpu / seconds / processes, 3),
         "cpu_ms_per_letter": cpu_ms,
@@ -705,52 +704,52 @@ def verdict(ok: bool) -> str:
 
 
 def report(result: dict[str, Any], out: TextIO) -> None:
-    bare1 = result["bare"]["1"]
-    bare2 = result["bare"].get("2")
-    pipes = result["pipeline"]
+    bare, pipes, ratios = result["bare"], result["pipeline"], result["ratios"]
     w = out.write
-    w(f"\nLetters benchmark, {result['date']} on {result['machine']}\n")
-    w(f"{result['letters']} letters per run; load (1/5/15 min) at start {result['load_start']}, end {result['load_end']}\n\n")  # noqa: E501
-    w(f"bare rendering, 1 process   : {bare1['letters_per_second']:7.2f} letters/s ({bare1['ms_per_letter']} ms/letter, ")
-    w(f"{bare1['cpu_ms_per_letter']} ms CPU,")
-    w(f" render_letter_pdf; generic HTML path {bare1['html_path_letters_per_second']:.2f}/s)  load {bare1['load']}\n")
-    if bare2:
-        w(f"bare rendering, 2 processes : {bare2['letters_per_second']:7.2f} letters/s  ")
-        w(f"({bare2['letters_per_second'] / bare1['letters_per_second']:.2f} x 1 process)  load {bare2['load']}\n")
+    w(f"\nLetters benchmark, {result['date']}, {result['machine']}, {result['letters']} letters per run\n")
+    w(f"load average (1/5/15 min): {result['load_start']} at the start, {result['load_end']} at the end\n\n")
+    for key, run in bare.items():
+        w(f"bare rendering, {key} process{'es' if key != '1' else '  '} : {run['letters_per_second']:6.2f} letters/s")
+        if key == "1":
+            w(
+                f"  ({run['ms_per_letter']} ms, {run['cpu_ms_per_letter']} ms CPU per letter; generic HTML path "
+                f"{run['html_path_letters_per_second']:.2f}/s)"
+            )
+        w(f"  load {run['load']}\n")
     for key, pipe in pipes.items():
+        w(f"pipeline, {key} worker process{'es' if key != '1' else '  '}: {pipe['letters_per_second']:6.2f} letters/s")
         w(
-            f"pipeline, {key} worker process{'es' if key != '1' else '  '}: {pipe['letters_per_second']:7.2f} letters/s "
-            f"({pipe['seconds']} s; renders done at {pipe['last_rendered_seconds']} s; worker CPU "
-            f"{pipe['worker_cpu_ms_per_letter']} ms/letter, {100 * pipe['worker_cpu_utilisation']:.0f}% busy; machine "
-            f"{pipe['machine_busy_cores']} cores busy)  load {pipe['load_before']}\n"
+            f"  ({pipe['seconds']} s; last render at {pipe['last_rendered_seconds']} s; worker CPU "
+            f"{pipe['worker_cpu_ms_per_letter']} ms per letter, workers {100 * pipe['worker_cpu_utilisation']:.0f}% "
+            f"busy; machine {pipe['machine_busy_cores']} of 2 cores busy)  load {pipe['load_before']}\n"
         )
         for worker in pipe["workers"]:
             w(
                 f"    worker {worker['pid']}: RSS {worker['rss_mb_at_letter_100']} MB at letter ~"
-                f"{pipe['rss_mark_at_rendered']}, {worker['rss_mb_at_end']} MB at the end "
-                f"({worker['rss_growth_pct']:+}%), peak {worker['rss_mb_peak']} MB; {worker['cpu_seconds']} s CPU\n"
+                f"{pipe['rss_mark_at_rendered']}, {worker['rss_mb_at_end']} MB at the last "
+                f"({worker['rss_growth_pct']:+}%), peak {worker['rss_mb_peak']} MB\n"
             )
         ledger = ", ".join(f"{k} {v}" for k, v in pipe["cpu_ms_per_letter"].items())
         w(f"    CPU ms per letter: {ledger}\n")
         bad = {s: n for s, n in pipe["statuses"].items() if s != "sent"}
         if bad:
             w(f"    NOT SENT: {bad}\n")
+    lines = [
+        ("pipeline_1_vs_bare_1", "pipeline, 1 process / bare rendering, 1 process", 0.85),
+        ("pipeline_2_vs_bare_2", "pipeline, 2 processes / bare rendering, 2 processes", None),
+        ("cpu_bare_vs_worker", "bare rendering CPU / worker CPU per letter", None),
+        ("pipeline_2_vs_pipeline_1", "pipeline, 2 processes / 1 process", 1.7),
+        ("bare_2_vs_bare_1", "bare rendering, 2 processes / 1 process (the machine now)", None),
+    ]
     w("\nratios\n")
-    ratios = result["ratios"]
-    if "pipeline_1_vs_bare_1" in ratios:
-        r = ratios["pipeline_1_vs_bare_1"]
-        w(f"  pipeline per process / bare rendering (1 process) : {r:.2f}  (goal >= 0.85: {verdict(r >= 0.85)})\n")
-    if "pipeline_2_vs_bare_2" in ratios:
-        r = ratios["pipeline_2_vs_bare_2"]
-        w(f"  pipeline / bare rendering (2 processes)           : {r:.2f}\n")
-    if "pipeline_2_vs_pipeline_1" in ratios:
-        r = ratios["pipeline_2_vs_pipeline_1"]
-        w(f"  pipeline 2 processes / 1 process                  : {r:.2f}  (goal >= 1.7: {verdict(r >= 1.7)})\n")
-    if "bare_2_vs_bare_1" in ratios:
-        w(f"  bare rendering 2 processes / 1 process            : {ratios['bare_2_vs_bare_1']:.2f}  (what the machine allows)\n")  # noqa: E501
+    for key, label, goal in lines:
+        if key in ratios:
+            w(f"  {label:<60} {ratios[key]:5.2f}")
+            w(f"  (goal >= {goal}: {verdict(ratios[key] >= goal)})\n" if goal else "\n")
     growth = ratios.get("max_rss_growth_pct")
     if growth is not None:
-        w(f"  worst worker RSS growth, letter ~100 to the last  : {growth:+.1f}%  (goal < 10%: {verdict(growth < 10)})\n")
+        label = "largest worker RSS growth, letter ~100 to the last"
+        w(f"  {label:<60} {growth:+4.1f}%  (goal < 10%: {verdict(growth < 10)})\n")
     fake = result.get("fake_sendgrid", {})
     w(f"\nfake SendGrid answered {fake.get('requests', '?')} requests: {fake.get('statuses', {})}\n")
 
@@ -761,7 +760,9 @@ def print_profiles(folder: Path, top: int = 25) -> None:
     import pstats
 
     for run in sorted(p for p in folder.iterdir() if p.is_dir()):
-        print(f"\nstage timings of the {run.name} run (ms per message inside the worker: wall clock / CPU of its thread)")
+        print(
+            f"\nstage timings of the {run.name} run (ms per message inside the worker: wall clock / CPU of its thread)"
+        )
         for summary_path in sorted(run.glob("worker-*.json")):
             summary = json.loads(summary_path.read_text())
             for actor, n in summary["messages"].items():
@@ -802,6 +803,8 @@ def ratios_of(result: dict[str, Any]) -> dict[str, float]:
         ratios["pipeline_2_vs_pipeline_1"] = round(
             pipes["2"]["letters_per_second"] / pipes["1"]["letters_per_second"], 3
         )
+    if "1" in pipes:
+        ratios["cpu_bare_vs_worker"] = round(bare["1"]["cpu_ms_per_letter"] / pipes["1"]["worker_cpu_ms_per_letter"], 3)
     if "2" in bare:
         ratios["bare_2_vs_bare_1"] = round(bare["2"]["letters_per_second"] / bare["1"]["letters_per_second"], 3)
     growths = [w["rss_growth_pct"] for p in pipes.values() for w in p["workers"] if w["rss_growth_pct"] is not None]
@@ -847,6 +850,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run-timeout", type=float, default=0, help="seconds per pipeline run (default 60 + N)")
     parser.add_argument("--timeout", type=int, default=1800, help="hard limit for the whole benchmark, seconds")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE ('-': stdout)")
+    parser.add_argument(
+        "--prefetch", type=int, default=0, help="messages each worker prefetches (dramatiq_queue_prefetch; default 2)"
+    )
     parser.add_argument("--profile", metavar="DIR", help="time the stages inside the workers; summaries into DIR")
     parser.add_argument("--cprofile", action="store_true", help="with --profile: cProfile the actors too (slow)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the work folder (worker logs, PDFs)")
@@ -910,6 +916,10 @@ def main(argv: list[str] | None = None) -> int:
                     "ADVOCACY_LOG_JSON": "false",
                 }
             )
+            if args.prefetch:
+                # dramatiq reads this lower-case name in each worker process (worker.QUEUE_PREFETCH).
+                os.environ["dramatiq_queue_prefetch"] = str(args.prefetch)  # noqa: SIM112
+                result["prefetch"] = args.prefetch
             flush_redis(args.redis)
             create_scratch_database(admin_url, db_name)
             db_created = True
@@ -924,7 +934,8 @@ def main(argv: list[str] | None = None) -> int:
                 warm = make_batch(f"warm-up {processes}p", 3 * processes, specs, mayors)
                 batches[processes] = (warm, make_batch(f"{processes}p", args.letters, specs, mayors))
                 log(f"  queued {args.letters} letters (+{3 * processes} warm-up) for the {processes}-process run")
-            log(f"set-up took {time.monotonic() - started:.1f} s; {len(specs)} campaigns x {len(mayors.by_city)} cities")
+            took = time.monotonic() - started
+            log(f"set-up took {took:.1f} s; {len(specs)} campaigns x {len(mayors.by_city)} cities")
             flush_redis(args.redis)  # send_letter enqueued renders; each run enqueues its own when its clock starts
 
             first = batches[args.process_counts[0]][1]

@@ -17,7 +17,7 @@ import json
 import os
 import statistics
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,8 @@ class Timings(dramatiq.Middleware):
         self.started = 0.0
         self.last_end: float | None = None
         self.messages: Counter[str] = Counter()
-        self.seconds: Counter[str] = Counter()  # wall clock, "actor" and "actor/stage"
-        self.cpu_seconds: Counter[str] = Counter()  # CPU time of the worker thread, same keys
+        self.seconds: defaultdict[str, float] = defaultdict(float)  # wall clock, "actor" and "actor/stage"
+        self.cpu_seconds: defaultdict[str, float] = defaultdict(float)  # CPU time of the worker thread, same keys
         self.cpu_started = 0.0
         self.process_cpu_at_boot = 0.0
         self.statements: Counter[str] = Counter()
@@ -123,8 +123,8 @@ timings = Timings()
 dramatiq.get_broker().add_middleware(timings)
 
 # The stages: names looked up at call time in advocacy.letters.delivery, so wrapping them there is enough.
-delivery.letter_document = timings.timed("build document (DB)", delivery.letter_document)  # type: ignore[assignment]
-delivery.render_letter_pdf = timings.timed("render_letter_pdf", delivery.render_letter_pdf)
+delivery.letter_document = timings.timed("build document (DB)", delivery.letter_document)
+delivery.render_letter_pdf = timings.timed("render_letter_pdf", delivery.render_letter_pdf)  # type: ignore[attr-defined]
 delivery._write_atomically = timings.timed("write PDF file", delivery._write_atomically)
 delivery.letter_email = timings.timed("build e-mail (DB, templates, PDF read)", delivery.letter_email)
 mail.SendGridMailer.send = timings.timed("SendGrid call (payload, HTTP)", mail.SendGridMailer.send)  # type: ignore[method-assign]

@@ -83,12 +83,15 @@ def _grid_page(session: DbSession, user: User, division: Any, campaign: str, sta
                  may_nudge=True, all_campaigns=service.active_campaigns(session))
 
 
-@get("/participation", guards=[MANAGERS], sync_to_thread=True, include_in_schema=False)
+@get("/participation", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def home(session: DbSession, user: CurrentUser, campaign: FromQuery[str] = "", state_filter: StateQuery = "",
          committee: FromQuery[str] = "", q: FromQuery[str] = "", notice: FromQuery[str] = "") -> Template | Redirect:
-    """A regional manager's home: their division's cities against the active campaigns. Staff go to the league."""
+    """A regional manager's home: their division's cities against the active campaigns. Staff go to the league
+    view, an official to their city's history."""
     if service.is_staff(user):
         return Redirect(path="/participation/league")
+    if user.role is Role.OFFICIAL and user.city_id is not None:
+        return Redirect(path=f"/participation/cities/{user.city_id}")
     with http_errors():
         division = service.home_division(session, user)
     return _grid_page(session, user, division, campaign, state_filter, committee, q, notice)
@@ -107,7 +110,8 @@ def division_page(session: DbSession, user: CurrentUser, slug: FromPath[str], ca
 @get("/participation/divisions/{slug:str}/grid.csv", guards=[MANAGERS], sync_to_thread=True,
      include_in_schema=False)
 def division_csv(session: DbSession, user: CurrentUser, slug: FromPath[str], campaign: FromQuery[str] = "",
-                 state_filter: StateQuery = "", committee: FromQuery[str] = "", q: FromQuery[str] = "") -> Response[str]:
+                 state_filter: StateQuery = "", committee: FromQuery[str] = "",
+                 q: FromQuery[str] = "") -> Response[str]:
     with http_errors():
         division = service.get_division(session, user, slug=slug)
         grid = service.division_grid(session, user, division, campaign_id=_campaign_param(campaign),

@@ -19,6 +19,7 @@ from advocacy.campaigns.models import Campaign, CampaignStatus
 from advocacy.db import session_scope
 from advocacy.directory.models import Bill, Committee
 from tests.browser.support import axe_violations, describe, screenshot
+from tests.campaigns.conftest import audience_size
 from tests.helpers import create_user
 
 pytestmark = pytest.mark.browser
@@ -76,7 +77,9 @@ def test_staff_walk_the_wizard_from_bill_to_launch(live_server: str, page: Any) 
 
     page.wait_for_url(re.compile(r"/wizard/preview$"))
     text = page.inner_text("main")
-    assert "1 official in 1 city" in text and "Thursday" in text
+    campaign_id = int(re.search(r"/console/campaigns/(\d+)/", page.url).group(1))  # type: ignore[union-attr]
+    officials = audience_size(campaign_id)  # our mayor, and any other test's mayor of Portola
+    assert f"{officials} official{'s' if officials != 1 else ''} in 1 city" in text and "Thursday" in text
     frame = page.frame_locator("iframe.letter-frame").first
     assert "City of Portola" in frame.locator("body").inner_text()
     check(page, "console-wizard-6-preview")
@@ -85,7 +88,6 @@ def test_staff_walk_the_wizard_from_bill_to_launch(live_server: str, page: Any) 
     page.wait_for_url(re.compile(r"/console/campaigns/\d+\?notice="))
     assert "Launched." in page.inner_text("main")
     check(page, "console-campaign-page")
-    campaign_id = int(re.search(r"/console/campaigns/(\d+)", page.url).group(1))  # type: ignore[union-attr]
     with session_scope() as session:
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None and campaign.status is CampaignStatus.ACTIVE and campaign.deadline is not None
@@ -94,3 +96,23 @@ def test_staff_walk_the_wizard_from_bill_to_launch(live_server: str, page: Any) 
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server}/console/campaigns/{campaign_id}/wizard/preview")
     check(page, "console-wizard-preview-phone")
+
+
+def test_template_editor_shows_errors_with_their_line_as_you_type(live_server: str, page: Any) -> None:
+    with session_scope() as session:
+        staff = create_user(session, role=Role.STAFF, name="Casey Editor")
+        token = accounts.start_session(session, staff)
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": live_server}])
+    page.goto(f"{live_server}/console/templates/new?kind=support")
+    check(page, "console-template-editor")
+    source = page.get_by_label(re.compile("^Body"))
+    source.fill("<p>The {{ letterhead.official_name }} supports {{ bill.label }}.</p>\n<p>{{ city_nmae }}</p>")
+    frame = page.frame_locator("#preview-frame")
+    frame.locator("text=Unknown variable").wait_for(timeout=15_000)  # the live preview, a moment after typing
+    assert "Line 2" in frame.locator("body").inner_text()
+    page.get_by_label("Name").fill("Browser support letter")
+    source.fill("<p>The {{ letterhead.official_name }} supports {{ bill.label }}.</p>")
+    page.get_by_role("button", name="Save as a new version").click()
+    page.wait_for_url(re.compile(r"/console/templates/\d+\?notice="))
+    assert "Saved as version 1." in page.inner_text("main")
+    check(page, "console-template-saved")

@@ -45,6 +45,15 @@ def bill_by_label(session: Session, label: str) -> Bill:
     return bill
 
 
+def audience_size(campaign_id: int) -> int:
+    """Officials a campaign's alerts go to now (other packages' tests may have officials in the same city)."""
+    from advocacy.campaigns.alerts import plan_of
+    from advocacy.campaigns.audience import audience_of, count_audience
+
+    with session_scope() as session:
+        return count_audience(session, audience_of(plan_of(session, campaign_id))).officials
+
+
 def committee_named(session: Session, chamber: str, name: str) -> Committee:
     committee = session.exec(select(Committee).where(Committee.chamber == chamber, Committee.name == name)).first()
     assert committee is not None, f"{chamber} {name}"

@@ -11,7 +11,7 @@ from advocacy.accounts.models import User
 from advocacy.campaigns.alerts import process_run
 from advocacy.db import session_scope
 from advocacy.mail import MemoryMailer
-from tests.campaigns.conftest import bill_by_label, committee_named
+from tests.campaigns.conftest import audience_size, bill_by_label, committee_named
 from tests.helpers import api_token, bearer
 
 
@@ -60,7 +60,11 @@ def test_campaign_lifecycle_through_the_api(client: Any, staff: User, make_offic
     with session_scope() as session:
         process_run(session, launched.json()["id"], mailer=MemoryMailer())
     stats = client.get(f"/api/v1/campaigns/{campaign_id}/stats", headers=headers).json()
-    assert stats["alerts_sent"] == 1 and stats["cities_targeted"] == 1 and stats["cities_acted"] == 0
+    assert (
+        stats["alerts_sent"] == audience_size(campaign_id) >= 1
+        and stats["cities_targeted"] == 1
+        and stats["cities_acted"] == 0
+    )
     assert stats["runs"][0]["status"] == "done" and stats["time_left"].endswith("left")
     locked = client.patch(f"/api/v1/campaigns/{campaign_id}", headers=headers, json={"position": "Support"})
     assert locked.status_code == 422 and "launched campaign" in locked.json()["detail"]

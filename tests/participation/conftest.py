@@ -25,7 +25,9 @@ def people(loaded_data: Any) -> dict[str, User]:
     with session_scope() as session:
         return {
             "manager": create_user(session, role=Role.REGIONAL_MANAGER),
-            "other_manager": create_user(session, role=Role.REGIONAL_MANAGER, division_slug=other_division_slug(session)),
+            "other_manager": create_user(
+                session, role=Role.REGIONAL_MANAGER, division_slug=other_division_slug(session)
+            ),
             "official": create_user(session, role=Role.OFFICIAL),
             "staff": create_user(session, role=Role.STAFF),
         }
