@@ -15,6 +15,7 @@ from advocacy.db import utcnow
 
 class MailState(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by one worker for one provider call
     SENT = "sent"
     FAILED = "failed"  # refused by the provider for good (reason kept)
     SKIPPED = "skipped"  # nobody to write to

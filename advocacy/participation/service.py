@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_
+from sqlalchemy import and_, case, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -622,15 +622,37 @@ def _enqueue_nudges(nudge_ids: list[int]) -> None:
         send_nudge.send(nudge_id)
 
 
+def _claim(session: Session, model: type[Nudge] | type[Digest], row_id: int) -> bool:
+    """Move one row from pending to sending, committed: of two workers handed the same message (at-least-once
+    delivery, or a sweep nudge racing the first), only the one whose UPDATE matched sends the e-mail."""
+    result: Any = session.execute(
+        update(model)
+        .where(col(model.id) == row_id, col(model.status) == MailState.PENDING.value)
+        .values(status=MailState.SENDING.value)
+    )
+    session.commit()
+    return bool(result.rowcount == 1)
+
+
+def _release(session: Session, row: Nudge | Digest) -> None:
+    """A retryable provider error: back to pending so that the retry (or the sweep) can claim it again."""
+    session.rollback()
+    row.status = MailState.PENDING
+    session.add(row)
+    session.commit()
+
+
 def send_nudge(session: Session, nudge_id: int, mailer: Any) -> Nudge:
     """E-mail one nudge's city officials; a nudge already sent (or skipped) is left alone."""
     from advocacy.mail import Address, Email, MailError, Personalization
     from advocacy.settings import get_settings
 
-    nudge = session.get(Nudge, nudge_id)
-    if nudge is None:
+    if session.get(Nudge, nudge_id) is None:
         raise NotFound(f"no nudge {nudge_id}")
-    if nudge.status != MailState.PENDING:
+    claimed = _claim(session, Nudge, nudge_id)
+    nudge = session.get(Nudge, nudge_id, populate_existing=True)
+    assert nudge is not None
+    if not claimed:
         return nudge
     campaign = session.get(Campaign, nudge.campaign_id)
     city = session.get(City, nudge.city_id)
@@ -657,6 +679,7 @@ def send_nudge(session: Session, nudge_id: int, mailer: Any) -> Nudge:
         mailer.send(email)
     except MailError as exc:
         if exc.retryable:
+            _release(session, nudge)
             raise
         nudge.status = MailState.FAILED
         nudge.error = exc.reason[:500]
@@ -829,10 +852,12 @@ def send_digest(session: Session, digest_id: int, mailer: Any) -> Digest:
     from advocacy.mail import Address, Email, MailError, Personalization
     from advocacy.settings import get_settings
 
-    digest = session.get(Digest, digest_id)
-    if digest is None:
+    if session.get(Digest, digest_id) is None:
         raise NotFound(f"no digest {digest_id}")
-    if digest.status != MailState.PENDING:
+    claimed = _claim(session, Digest, digest_id)
+    digest = session.get(Digest, digest_id, populate_existing=True)
+    assert digest is not None
+    if not claimed:
         return digest
     manager = session.get(User, digest.manager_id)
     if manager is None or not manager.active or manager.division_id is None:
@@ -846,6 +871,7 @@ def send_digest(session: Session, digest_id: int, mailer: Any) -> Digest:
                               categories=["participation-digest"]))
         except MailError as exc:
             if exc.retryable:
+                _release(session, digest)
                 raise
             digest.status = MailState.FAILED
             digest.error = exc.reason[:500]

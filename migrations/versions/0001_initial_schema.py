@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:23:37.942849
+Create Date: 2026-11-27 00:35:53.705545
 """
 from collections.abc import Sequence
 

@@ -53,3 +53,16 @@ def test_charts_page_has_accessible_svg_and_tables(client: Any, people: dict[str
 def test_chart_text_is_escaped() -> None:
     svg = charts.bar_chart("x", "<script>", "d", [("<b>", 50.0)])
     assert "<script>" not in svg and "&lt;b&gt;" in svg
+
+
+def test_only_one_worker_claims_a_digest(people: dict[str, User]) -> None:
+    """Two workers handed the same message: the second finds the digest claimed and sends nothing."""
+    with session_scope() as session:
+        digest = Digest(manager_id=people["manager"].id or 0, iso_week="1999-W01")
+        session.add(digest)
+        session.commit()
+        assert service._claim(session, Digest, digest.id or 0) is True
+        assert service._claim(session, Digest, digest.id or 0) is False
+        memory = MemoryMailer()
+        assert service.send_digest(session, digest.id or 0, memory).status == MailState.SENDING
+        assert memory.sent == []
