@@ -786,6 +786,7 @@ def print_profiles(folder: Path, top: int = 25) -> None:
                 f"({summary['gaps_ms']}); process CPU outside actors "
                 f"{summary['process_cpu_seconds_since_boot'] - in_actors:.2f} s in all"
             )
+            print(f"  {summary_path.stem} garbage collector: {summary.get('gc')}")
         profiles = sorted(run.glob("worker-*.prof"))
         if profiles:
             stats = pstats.Stats(*(str(p) for p in profiles))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import cProfile
 import functools
+import gc
 import json
 import os
 import statistics
@@ -49,6 +50,9 @@ class Timings(dramatiq.Middleware):
         self.statements: Counter[str] = Counter()
         self.gaps: list[float] = []
         self._sql_started = 0.0
+        self._gc_started = 0.0
+        self.gc_seconds: defaultdict[str, float] = defaultdict(float)
+        self.gc_counts: Counter[str] = Counter()
 
     def timed(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -65,9 +69,19 @@ class Timings(dramatiq.Middleware):
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         self.process_cpu_at_boot = time.process_time()
+        gc.callbacks.append(self._gc)
+        if os.environ.get("ADVOCACY_BENCH_GC_FREEZE") == "1":
+            gc.freeze()  # experiment: keep everything loaded at boot out of the collector's scans
         engine = get_engine()
         event.listen(engine, "before_cursor_execute", self._before_sql)
         event.listen(engine, "after_cursor_execute", self._after_sql)
+
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_seconds[f"generation {info['generation']}"] += time.perf_counter() - self._gc_started
+            self.gc_counts[f"generation {info['generation']}"] += 1
 
     def _before_sql(self, *_args: Any) -> None:
         self.statements[self.current or "-"] += 1
@@ -107,6 +121,7 @@ class Timings(dramatiq.Middleware):
             "cpu_seconds": {k: round(v, 4) for k, v in sorted(self.cpu_seconds.items())},
             "process_cpu_seconds_since_boot": round(time.process_time() - self.process_cpu_at_boot, 3),
             "sql_statements": dict(self.statements),
+            "gc": {k: {"collections": self.gc_counts[k], "seconds": round(v, 3)} for k, v in self.gc_seconds.items()},
             "gap_seconds_between_messages": round(sum(self.gaps), 4),
             "gaps_ms": {
                 "median": round(1000 * statistics.median(self.gaps), 2) if self.gaps else None,

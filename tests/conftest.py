@@ -98,11 +98,6 @@ def worker():  # type: ignore[no-untyped-def]
 
     import_actors()
     broker = dramatiq.get_broker()
-    # Messages left by earlier tests that ran without a worker (pages that enqueue mail, the live server of the
-    # browser tests) belong to those tests: drop them, or this test's worker would process them and its counts
-    # would depend on test order.
-    if hasattr(broker, "flush_all"):
-        broker.flush_all()
     w = dramatiq.Worker(broker, worker_threads=2, worker_timeout=50)
     w.start()
 

@@ -75,3 +75,15 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture(autouse=True)
+def _drop_queued_messages() -> Iterator[None]:
+    """Pages of the live server enqueue work (mail, renders) that no worker runs here unless the test starts one;
+    drop what is left after each browser test, so that a later test's worker does not process it."""
+    yield
+    import dramatiq
+
+    broker = dramatiq.get_broker()
+    if hasattr(broker, "flush_all"):
+        broker.flush_all()
