@@ -3,10 +3,10 @@
 
 Each worker process times, per actor, the whole message and the stages inside it (building the document from the
 database, WeasyPrint, writing the file, building the e-mail, the SendGrid call, SQL statements, commits), counts SQL
-statements, and measures the gaps between messages (time the worker thread spent outside actors: fetching, acking,
-dramatiq's middleware). With ``ADVOCACY_BENCH_CPROFILE=1`` it also runs cProfile around each message (which
-roughly doubles the time of everything it profiles). At shutdown it writes ``DIR/worker-<pid>.json`` (and
-``.prof``).
+statements, times the garbage collector, and measures the gaps between messages (time the worker thread spent
+outside actors: fetching, acking, dramatiq's middleware). With ``ADVOCACY_BENCH_CPROFILE=1`` it also runs cProfile
+around each message (which roughly doubles the time of everything it profiles). At shutdown it writes
+``DIR/worker-<pid>.json`` (and ``.prof``).
 """
 
 from __future__ import annotations
@@ -70,8 +70,6 @@ class Timings(dramatiq.Middleware):
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         self.process_cpu_at_boot = time.process_time()
         gc.callbacks.append(self._gc)
-        if os.environ.get("ADVOCACY_BENCH_GC_FREEZE") == "1":
-            gc.freeze()  # experiment: keep everything loaded at boot out of the collector's scans
         engine = get_engine()
         event.listen(engine, "before_cursor_execute", self._before_sql)
         event.listen(engine, "after_cursor_execute", self._after_sql)
