@@ -60,7 +60,7 @@ MANAGER_FIRST_NAMES = [
 ]
 
 # "module:function" names of other packages' demo content, called in order after the people are created.
-EXTENSIONS: list[str] = ["advocacy.campaigns.demo:add_to_demo"]
+EXTENSIONS: list[str] = ["advocacy.campaigns.demo:add_to_demo", "advocacy.campaigns.console_demo:add_to_demo"]
 
 
 @dataclass

@@ -401,10 +401,22 @@ def documents_of(batch: Batch) -> list[Any]:
 # Bare rendering
 
 
-def _render_document(doc: Any) -> int:
+def _render_document(doc: Any) -> tuple[int, float]:
+    """PDF size and CPU seconds of ``render_letter_pdf`` for one letter (run in a pool process)."""
     from advocacy.letters.document import render_letter_pdf
 
-    return len(render_letter_pdf(doc))
+    started = time.process_time()
+    size = len(render_letter_pdf(doc))
+    return size, time.process_time() - started
+
+
+def _render_html(page: str) -> tuple[int, float]:
+    """The same for the generic path: ``render_pdf`` of the self-contained HTML (inline CSS, seal as data: URI)."""
+    from advocacy.pdf import render_pdf
+
+    started = time.process_time()
+    size = len(render_pdf(page))
+    return size, time.process_time() - started
 
 
 def _warm_up_renderer() -> None:
@@ -414,60 +426,39 @@ def _warm_up_renderer() -> None:
         render_letter_pdf(example_document(kind))
 
 
-def bare_rendering(docs: list[Any], html_path: bool) -> dict[str, Any]:
-    """One process (this one), warmed up: ``render_letter_pdf`` per letter; then, if asked, the generic HTML path
-    (``render_pdf`` of ``render_letter_html``: inline CSS parsed per letter, seal as a data: URI)."""
+def bare_rendering(docs: list[Any], processes: int, html_path: bool = False) -> dict[str, Any]:
+    """WeasyPrint alone: ``render_letter_pdf`` of every letter's document (what the worker's render step calls,
+    nothing else) in ``processes`` fresh processes (spawned, so they carry only what rendering needs), warmed up
+    before the clock starts. ``html_path`` also times the generic path on the same letters."""
     from advocacy.letters.document import render_letter_html
-    from advocacy.pdf import render_pdf
 
-    _warm_up_renderer()
-    for doc in docs[:3]:
-        _render_document(doc)
-    load = load_average()
-    machine_before = machine_busy()[0]
-    started, cpu_started = time.perf_counter(), time.process_time()
-    sizes = [_render_document(doc) for doc in docs]
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    result = {
-        "processes": 1,
-        "letters": len(docs),
-        "seconds": round(seconds, 3),
-        "letters_per_second": round(len(docs) / seconds, 3),
-        "ms_per_letter": round(1000 * seconds / len(docs), 1),
-        "cpu_ms_per_letter": round(1000 * cpu / len(docs), 1),
-        "mean_pdf_bytes": round(statistics.mean(sizes)),
-        "machine_busy_cores": round((machine_busy()[0] - machine_before) / seconds, 2),
-        "load": load,
-    }
-    if html_path:
-        pages = [render_letter_html(doc) for doc in docs]  # untimed: only WeasyPrint is timed below
-        render_pdf(pages[0])
-        html_started = time.perf_counter()
-        for page in pages:
-            render_pdf(page)
-        result["html_path_letters_per_second"] = round(len(docs) / (time.perf_counter() - html_started), 3)
-    return result
-
-
-def bare_rendering_pool(docs: list[Any], processes: int) -> dict[str, Any]:
-    """``processes`` fresh spawned processes (no state inherited from this one), warmed up before the clock starts."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_warm_up_renderer) as pool:
         list(pool.map(_render_document, docs[: 4 * processes]))
         load = load_average()
         machine_before = machine_busy()[0]
         started = time.perf_counter()
-        list(pool.map(_render_document, docs, chunksize=2))
+        rendered = list(pool.map(_render_document, docs, chunksize=2))
         seconds = time.perf_counter() - started
         busy = machine_busy()[0] - machine_before
-    return {
-        "processes": processes,
-        "letters": len(docs),
-        "seconds": round(seconds, 3),
-        "letters_per_second": round(len(docs) / seconds, 3),
-        "machine_busy_cores": round(busy / seconds, 2),
-        "load": load,
-    }
+        result: dict[str, Any] = {
+            "processes": processes,
+            "letters": len(docs),
+            "seconds": round(seconds, 3),
+            "letters_per_second": round(len(docs) / seconds, 3),
+            "ms_per_letter": round(1000 * seconds * processes / len(docs), 1),
+            "cpu_ms_per_letter": round(1000 * sum(cpu for _, cpu in rendered) / len(docs), 1),
+            "mean_pdf_bytes": round(statistics.mean(size for size, _ in rendered)),
+            "machine_busy_cores": round(busy / seconds, 2),
+            "load": load,
+        }
+        if html_path:
+            pages = [render_letter_html(doc) for doc in docs]  # untimed: only WeasyPrint is timed
+            list(pool.map(_render_html, pages[: 4 * processes]))
+            started = time.perf_counter()
+            list(pool.map(_render_html, pages, chunksize=2))
+            result["html_path_letters_per_second"] = round(len(docs) / (time.perf_counter() - started), 3)
+    return result
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -997,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
                 this: dict[str, Any] = {"round": round_number, "bare": {}, "pipeline": {}}
                 result["rounds"].append(this)
                 log(f"round {round_number}: bare rendering, 1 process (load {load_average()})")
-                this["bare"]["1"] = bare_rendering(docs, html_path=round_number == 1)
+                this["bare"]["1"] = bare_rendering(docs, 1, html_path=round_number == 1)
                 for processes in args.process_counts:
                     warm, batch = batches[round_number, processes]
                     run = run_pipeline(
@@ -1016,7 +1007,7 @@ def main(argv: list[str] | None = None) -> int:
                 if max(args.process_counts) > 1:
                     n = max(args.process_counts)
                     log(f"round {round_number}: bare rendering, {n} processes (load {load_average()})")
-                    this["bare"][str(n)] = bare_rendering_pool(docs, n)
+                    this["bare"][str(n)] = bare_rendering(docs, n)
     except (KeyboardInterrupt, HardTimeout, Exception) as exc:
         log(f"benchmark stopped: {type(exc).__name__}: {exc}")
         if isinstance(exc, Exception):
