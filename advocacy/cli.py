@@ -46,7 +46,7 @@ def worker(processes: int, threads: int, queues: str) -> None:
     args = [sys.executable, "-m", "dramatiq", "worker", "--processes", str(processes), "--threads", str(threads)]
     if queues:
         args += ["--queues", *queues.split(",")]
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, args)  # noqa: S606  (replaces this process with dramatiq; args are ours)
 
 
 @main.command()

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from advocacy import PROJECT_DIR
 
 VAR_DIR = PROJECT_DIR / "var"
-INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"
+INSECURE_DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105  (refused in production)
 
 
 class Settings(BaseSettings):
