@@ -11,11 +11,7 @@ apostrophe, so a contributor named ``=HYPERLINK(…)`` stays text. Plain numbers
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,9 +21,8 @@ from advocacy.accounts.models import User
 from advocacy.citipac import rules, service
 from advocacy.citipac.models import AlertKind, ComplianceAlert, Contributor, LedgerEntry
 from advocacy.citipac.rules import ENTITY_CODES, ContributorKind
+from advocacy.csvexport import to_csv
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MAX_PERIOD_DAYS = 366 * 10
 
 SCHEDULE_A_COLUMNS = (
@@ -51,23 +46,6 @@ SCHEDULE_A_COLUMNS = (
     "MEMO",
 )
 UNITEMIZED_ID = "UNITEMIZED"
-
-
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
-        return "'" + text
-    return text
-
-
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-    return buffer.getvalue()
 
 
 def check_period(start: date | None, end: date | None) -> tuple[date, date]:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from advocacy.accounts.models import Role, User
 from advocacy.campaigns.models import Campaign, Position
+from advocacy.csvexport import safe_cell
 from advocacy.directory.models import Bill, City, Committee
 from advocacy.letters.compose import official_name, pdf_filename, storage_path
 from advocacy.letters.models import Channel, Delivery, Letter, LetterStatus
@@ -165,11 +166,12 @@ CSV_COLUMNS = [
 
 def to_csv(records: list[LetterRecord]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for r in records:
         writer.writerow(
-            [
+            safe_cell(cell)
+            for cell in [
                 r.letter.id,
                 r.date.strftime("%Y-%m-%d %H:%M UTC"),
                 official_name(r.city),

@@ -9,8 +9,6 @@ non-draft one before a draft, then the newest). A city has *acted* when such a l
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from advocacy.accounts.models import Role, User
 from advocacy.campaigns.models import Campaign, CampaignStatus
+from advocacy.csvexport import to_csv
 from advocacy.db import after_commit, utcnow
 from advocacy.directory.models import (
     Bill,
@@ -718,23 +717,6 @@ def nudges_today(session: Session, campaign_ids: Sequence[int], city_ids: Sequen
 
 # ---------------------------------------------------------------------------------------------------------------
 # Exports
-
-
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
 
 
 def grid_csv(grid: Grid) -> str:

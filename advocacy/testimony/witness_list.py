@@ -19,6 +19,7 @@ from advocacy import TEMPLATES_DIR
 from advocacy.accounts.models import User
 from advocacy.campaigns.console_models import Hearing
 from advocacy.campaigns.models import Campaign, Position
+from advocacy.csvexport import safe_cell
 from advocacy.db import utcnow
 from advocacy.directory.models import Bill, Committee
 from advocacy.pdf import render_pdf
@@ -56,8 +57,6 @@ CSV_COLUMNS = [
     "spoke",
     "signup_id",
 ]
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 @dataclass
@@ -183,12 +182,6 @@ def _witness(signup: TestimonySignup, user: User, order: int, position: Position
 
 
 # ----------------------------------------------------------------------------------------------- CSV
-
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def to_csv(witness_list: WitnessList) -> str:

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from advocacy import csvexport
 from advocacy.accounts.models import User
 from advocacy.citipac import exports, service
 from advocacy.citipac.rules import ContributorKind
@@ -360,7 +361,7 @@ def test_sixty_day_and_major_donor_reports(fixture_2037: dict[str, object]) -> N
     ],
 )
 def test_cells_are_safe_against_formula_injection(value: object, cell: str) -> None:
-    assert exports.safe_cell(value) == cell
+    assert csvexport.safe_cell(value) == cell
 
 
 def test_the_period_must_make_sense(fixture_2037: dict[str, object]) -> None:

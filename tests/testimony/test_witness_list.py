@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from advocacy.accounts.models import User
 from advocacy.campaigns.models import Position
+from advocacy.csvexport import safe_cell
 from advocacy.db import session_scope
 from advocacy.testimony import service, witness_list
 from tests.testimony.conftest import sign
@@ -95,7 +96,8 @@ def test_csv_is_safe_to_open_in_a_spreadsheet(make_call: Callable[..., Any], mak
     assert row["position"] == "Support" and row["side"] == "Support" and row["status"] == "Confirmed"
     assert row["me_too_line"].startswith("'=HYPERLINK")
     assert list(rows[0]) == witness_list.CSV_COLUMNS
-    assert witness_list.safe_cell("-1") == "'-1" and witness_list.safe_cell("Sacramento") == "Sacramento"
+    assert safe_cell("-1 (call me)") == "'-1 (call me)" and safe_cell("Sacramento") == "Sacramento"
+    assert safe_cell("-25.00") == "-25.00"  # a plain number stays a number
 
 
 def test_pdf_lists_the_witnesses_in_order(hearing_with_witnesses: dict[str, Any], staff: User) -> None:
