@@ -122,6 +122,8 @@ class Letter(SQLModel, table=True):
     prepared_by_id: int = Field(foreign_key="user.id", index=True)
     signer_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     subject: str = Field(default="", max_length=300)
+    # The staff-edited template version the letter was composed with (None: the file template of its kind).
+    template_version_id: int | None = Field(default=None, foreign_key="lettertemplateversion.id")
     created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     queued_at: NaiveDatetime | None = None
     rendered_at: NaiveDatetime | None = None

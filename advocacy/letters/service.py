@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from advocacy.accounts import service as accounts
 from advocacy.accounts.models import Role, User
+from advocacy.campaigns import letter_hooks
 from advocacy.campaigns.models import Campaign, CampaignStatus
 from advocacy.campaigns.service import Stage, bill_of, get_campaign, stage_of
 from advocacy.db import after_commit, utcnow
@@ -304,6 +305,7 @@ def _new_letter(session: Session, draft: Draft, user: User, note: str) -> Letter
         local_note=note,
         prepared_by_id=user.id or 0,
         subject=subject_line(draft.campaign, draft.bill, draft.city),
+        template_version_id=letter_hooks.template_version_id(session, draft.campaign, draft.city.id or 0, draft.stage),
     )
     session.add(letter)
     session.flush()  # the unique constraint speaks here, before anything else is written

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:35:53.705545
+Create Date: 2026-11-27 00:56:36.870066
 """
 from collections.abc import Sequence
 
@@ -550,48 +550,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_citipac_ask_active'), ['active'], unique=False)
         batch_op.create_index(batch_op.f('ix_citipac_ask_campaign_id'), ['campaign_id'], unique=False)
 
-    op.create_table('letter',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('city_id', sa.Integer(), nullable=False),
-    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
-    sa.Column('committee_id', sa.Integer(), nullable=True),
-    sa.Column('bill_version_date', sa.Date(), nullable=True),
-    sa.Column('status', sa.Enum('DRAFT', 'QUEUED', 'RENDERED', 'SENT', 'PARTIALLY_SENT', 'FAILED', 'SUPERSEDED', name='letterstatus'), nullable=False),
-    sa.Column('status_changed_at', sa.DateTime(), nullable=False),
-    sa.Column('local_note', sa.Text(), nullable=False),
-    sa.Column('prepared_by_id', sa.Integer(), nullable=False),
-    sa.Column('signer_id', sa.Integer(), nullable=True),
-    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('queued_at', sa.DateTime(), nullable=True),
-    sa.Column('rendered_at', sa.DateTime(), nullable=True),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('pdf_path', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
-    sa.Column('pdf_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('send_attempts', sa.Integer(), nullable=False),
-    sa.Column('next_step_at', sa.DateTime(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
-    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
-    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
-    sa.ForeignKeyConstraint(['prepared_by_id'], ['user.id'], ),
-    sa.ForeignKeyConstraint(['signer_id'], ['user.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('campaign_id', 'city_id', 'stage', name='uq_letter_campaign_city_stage')
-    )
-    with op.batch_alter_table('letter', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_letter_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_city_id'), ['city_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_committee_id'), ['committee_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_next_step_at'), ['next_step_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_prepared_by_id'), ['prepared_by_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_signer_id'), ['signer_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_letter_status_changed_at'), ['status_changed_at'], unique=False)
-
     op.create_table('lettertemplateversion',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('template_id', sa.Integer(), nullable=False),
@@ -709,6 +667,119 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_citipac_pledge_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_citipac_pledge_user_id'), ['user_id'], unique=False)
 
+    op.create_table('letter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('committee_id', sa.Integer(), nullable=True),
+    sa.Column('bill_version_date', sa.Date(), nullable=True),
+    sa.Column('status', sa.Enum('DRAFT', 'QUEUED', 'RENDERED', 'SENT', 'PARTIALLY_SENT', 'FAILED', 'SUPERSEDED', name='letterstatus'), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(), nullable=False),
+    sa.Column('local_note', sa.Text(), nullable=False),
+    sa.Column('prepared_by_id', sa.Integer(), nullable=False),
+    sa.Column('signer_id', sa.Integer(), nullable=True),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('template_version_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('queued_at', sa.DateTime(), nullable=True),
+    sa.Column('rendered_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('pdf_path', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('pdf_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('send_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_step_at', sa.DateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
+    sa.ForeignKeyConstraint(['prepared_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['signer_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['template_version_id'], ['lettertemplateversion.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'city_id', 'stage', name='uq_letter_campaign_city_stage')
+    )
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letter_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_city_id'), ['city_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_committee_id'), ['committee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_next_step_at'), ['next_step_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_prepared_by_id'), ['prepared_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_signer_id'), ['signer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_letter_status_changed_at'), ['status_changed_at'], unique=False)
+
+    op.create_table('testimonysignup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=True),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('stated_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('stated_title', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('stated_city', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('signed_up_at', sa.DateTime(), nullable=False),
+    sa.Column('slot_taken_at', sa.DateTime(), nullable=True),
+    sa.Column('staff_message', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+    sa.Column('spoke', sa.Boolean(), nullable=True),
+    sa.Column('spoke_recorded_at', sa.DateTime(), nullable=True),
+    sa.Column('spoke_recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('ics_sequence', sa.Integer(), nullable=False),
+    sa.Column('invited_hearing', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['call_id'], ['testimonycall.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['spoke_recorded_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('call_id', 'user_id', name='uq_testimony_signup_user')
+    )
+    with op.batch_alter_table('testimonysignup', schema=None) as batch_op:
+        batch_op.create_index('ix_testimony_signup_call_status', ['call_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_testimonysignup_user_id'), ['user_id'], unique=False)
+
+    op.create_table('citipac_ledger_entry',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('contribution', 'refund', 'correction', name='citipac_entrykind', native_enum=False, length=16), nullable=False),
+    sa.Column('contributor_id', sa.Integer(), nullable=False),
+    sa.Column('reverses_entry_id', sa.Integer(), nullable=True),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+    sa.Column('method', sa.Enum('check', 'card', 'ach', 'cash', name='citipac_paymentmethod', native_enum=False, length=8), nullable=False),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('earmark', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('for_state_candidates', sa.Boolean(), nullable=False),
+    sa.Column('pledge_id', sa.Integer(), nullable=True),
+    sa.Column('memo', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('ytd_cents', sa.BigInteger(), nullable=False),
+    sa.Column('info_required', sa.Boolean(), nullable=False),
+    sa.Column('info_due_on', sa.Date(), nullable=True),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(), nullable=False),
+    sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+    sa.ForeignKeyConstraint(['contributor_id'], ['citipac_contributor.id'], ),
+    sa.ForeignKeyConstraint(['pledge_id'], ['citipac_pledge.id'], ),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], ),
+    sa.ForeignKeyConstraint(['reverses_entry_id'], ['citipac_ledger_entry.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('request_key')
+    )
+    with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_contributor_id'), ['contributor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_pledge_id'), ['pledge_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_received_on'), ['received_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'), ['recorded_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'), ['reverses_entry_id'], unique=False)
+
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('letter_id', sa.Integer(), nullable=False),
@@ -816,103 +887,6 @@ def upgrade() -> None:
     with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signaturerequest_letter_id'), ['letter_id'], unique=False)
 
-    op.create_table('testimonysignup',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('call_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('city_id', sa.Integer(), nullable=True),
-    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-    sa.Column('stated_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('stated_title', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('stated_city', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('signed_up_at', sa.DateTime(), nullable=False),
-    sa.Column('slot_taken_at', sa.DateTime(), nullable=True),
-    sa.Column('staff_message', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
-    sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_at', sa.DateTime(), nullable=True),
-    sa.Column('cancelled_at', sa.DateTime(), nullable=True),
-    sa.Column('spoke', sa.Boolean(), nullable=True),
-    sa.Column('spoke_recorded_at', sa.DateTime(), nullable=True),
-    sa.Column('spoke_recorded_by_id', sa.Integer(), nullable=True),
-    sa.Column('ics_sequence', sa.Integer(), nullable=False),
-    sa.Column('invited_hearing', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.ForeignKeyConstraint(['call_id'], ['testimonycall.id'], ),
-    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
-    sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], ),
-    sa.ForeignKeyConstraint(['spoke_recorded_by_id'], ['user.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('call_id', 'user_id', name='uq_testimony_signup_user')
-    )
-    with op.batch_alter_table('testimonysignup', schema=None) as batch_op:
-        batch_op.create_index('ix_testimony_signup_call_status', ['call_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_testimonysignup_user_id'), ['user_id'], unique=False)
-
-    op.create_table('alert',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('run_id', sa.Integer(), nullable=False),
-    sa.Column('campaign_id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('city_id', sa.Integer(), nullable=True),
-    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
-    sa.Column('claim', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('claimed_at', sa.DateTime(), nullable=True),
-    sa.Column('sent_at', sa.DateTime(), nullable=True),
-    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('reconfirm_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
-    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
-    sa.ForeignKeyConstraint(['reconfirm_id'], ['reconfirmrequest.id'], ),
-    sa.ForeignKeyConstraint(['run_id'], ['alertrun.id'], ),
-    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('run_id', 'user_id', name='uq_alert_run_user')
-    )
-    with op.batch_alter_table('alert', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alert_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alert_claim'), ['claim'], unique=False)
-        batch_op.create_index('ix_alert_run_status', ['run_id', 'status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alert_user_id'), ['user_id'], unique=False)
-
-    op.create_table('citipac_ledger_entry',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('contribution', 'refund', 'correction', name='citipac_entrykind', native_enum=False, length=16), nullable=False),
-    sa.Column('contributor_id', sa.Integer(), nullable=False),
-    sa.Column('reverses_entry_id', sa.Integer(), nullable=True),
-    sa.Column('received_on', sa.Date(), nullable=False),
-    sa.Column('amount_cents', sa.BigInteger(), nullable=False),
-    sa.Column('method', sa.Enum('check', 'card', 'ach', 'cash', name='citipac_paymentmethod', native_enum=False, length=8), nullable=False),
-    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-    sa.Column('earmark', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
-    sa.Column('for_state_candidates', sa.Boolean(), nullable=False),
-    sa.Column('pledge_id', sa.Integer(), nullable=True),
-    sa.Column('memo', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('ytd_cents', sa.BigInteger(), nullable=False),
-    sa.Column('info_required', sa.Boolean(), nullable=False),
-    sa.Column('info_due_on', sa.Date(), nullable=True),
-    sa.Column('recorded_by_id', sa.Integer(), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(), nullable=False),
-    sa.Column('request_key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
-    sa.ForeignKeyConstraint(['contributor_id'], ['citipac_contributor.id'], ),
-    sa.ForeignKeyConstraint(['pledge_id'], ['citipac_pledge.id'], ),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], ),
-    sa.ForeignKeyConstraint(['reverses_entry_id'], ['citipac_ledger_entry.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('request_key')
-    )
-    with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_contributor_id'), ['contributor_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_kind'), ['kind'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_pledge_id'), ['pledge_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_received_on'), ['received_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'), ['recorded_by_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'), ['reverses_entry_id'], unique=False)
-
     op.create_table('testimonynotice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('signup_id', sa.Integer(), nullable=False),
@@ -953,6 +927,34 @@ def upgrade() -> None:
     with op.batch_alter_table('testimonyreminder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_testimonyreminder_signup_id'), ['signup_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_testimonyreminder_status'), ['status'], unique=False)
+
+    op.create_table('alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('run_id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('city_id', sa.Integer(), nullable=True),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('claim', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
+    sa.Column('sent_at', sa.DateTime(), nullable=True),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('reconfirm_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['city_id'], ['city.id'], ),
+    sa.ForeignKeyConstraint(['reconfirm_id'], ['reconfirmrequest.id'], ),
+    sa.ForeignKeyConstraint(['run_id'], ['alertrun.id'], ),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('run_id', 'user_id', name='uq_alert_run_user')
+    )
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alert_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_claim'), ['claim'], unique=False)
+        batch_op.create_index('ix_alert_run_status', ['run_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alert_user_id'), ['user_id'], unique=False)
 
     op.create_table('citipac_alert',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1030,6 +1032,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_citipac_alert_contributor_id'))
 
     op.drop_table('citipac_alert')
+    with op.batch_alter_table('alert', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alert_user_id'))
+        batch_op.drop_index('ix_alert_run_status')
+        batch_op.drop_index(batch_op.f('ix_alert_claim'))
+        batch_op.drop_index(batch_op.f('ix_alert_campaign_id'))
+
+    op.drop_table('alert')
     with op.batch_alter_table('testimonyreminder', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_testimonyreminder_status'))
         batch_op.drop_index(batch_op.f('ix_testimonyreminder_signup_id'))
@@ -1040,27 +1049,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_testimonynotice_signup_id'))
 
     op.drop_table('testimonynotice')
-    with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'))
-        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'))
-        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_received_on'))
-        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_pledge_id'))
-        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_kind'))
-        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_contributor_id'))
-
-    op.drop_table('citipac_ledger_entry')
-    with op.batch_alter_table('alert', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_alert_user_id'))
-        batch_op.drop_index('ix_alert_run_status')
-        batch_op.drop_index(batch_op.f('ix_alert_claim'))
-        batch_op.drop_index(batch_op.f('ix_alert_campaign_id'))
-
-    op.drop_table('alert')
-    with op.batch_alter_table('testimonysignup', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_testimonysignup_user_id'))
-        batch_op.drop_index('ix_testimony_signup_call_status')
-
-    op.drop_table('testimonysignup')
     with op.batch_alter_table('signaturerequest', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signaturerequest_letter_id'))
 
@@ -1088,6 +1076,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_delivery_legislator_id'))
 
     op.drop_table('delivery')
+    with op.batch_alter_table('citipac_ledger_entry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_reverses_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_recorded_by_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_received_on'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_pledge_id'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_kind'))
+        batch_op.drop_index(batch_op.f('ix_citipac_ledger_entry_contributor_id'))
+
+    op.drop_table('citipac_ledger_entry')
+    with op.batch_alter_table('testimonysignup', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_testimonysignup_user_id'))
+        batch_op.drop_index('ix_testimony_signup_call_status')
+
+    op.drop_table('testimonysignup')
+    with op.batch_alter_table('letter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letter_status_changed_at'))
+        batch_op.drop_index(batch_op.f('ix_letter_status'))
+        batch_op.drop_index(batch_op.f('ix_letter_signer_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_prepared_by_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_next_step_at'))
+        batch_op.drop_index(batch_op.f('ix_letter_created_at'))
+        batch_op.drop_index(batch_op.f('ix_letter_committee_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_city_id'))
+        batch_op.drop_index(batch_op.f('ix_letter_campaign_id'))
+
+    op.drop_table('letter')
     with op.batch_alter_table('citipac_pledge', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citipac_pledge_user_id'))
         batch_op.drop_index(batch_op.f('ix_citipac_pledge_status'))
@@ -1117,18 +1131,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_lettertemplateversion_template_id'))
 
     op.drop_table('lettertemplateversion')
-    with op.batch_alter_table('letter', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_letter_status_changed_at'))
-        batch_op.drop_index(batch_op.f('ix_letter_status'))
-        batch_op.drop_index(batch_op.f('ix_letter_signer_id'))
-        batch_op.drop_index(batch_op.f('ix_letter_prepared_by_id'))
-        batch_op.drop_index(batch_op.f('ix_letter_next_step_at'))
-        batch_op.drop_index(batch_op.f('ix_letter_created_at'))
-        batch_op.drop_index(batch_op.f('ix_letter_committee_id'))
-        batch_op.drop_index(batch_op.f('ix_letter_city_id'))
-        batch_op.drop_index(batch_op.f('ix_letter_campaign_id'))
-
-    op.drop_table('letter')
     with op.batch_alter_table('citipac_ask', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_citipac_ask_campaign_id'))
         batch_op.drop_index(batch_op.f('ix_citipac_ask_active'))

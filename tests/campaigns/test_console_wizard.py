@@ -250,3 +250,29 @@ def test_campaign_page_shows_progress_and_time_left(
     progress = client.get(f"/console/campaigns/{campaign.id}/progress").json()
     assert progress["runs"][0]["kind"] == "launch" and progress["runs"][0]["status"] in ("queued", "sending", "done")
     assert utcnow() < (campaign.deadline or utcnow())
+
+
+def test_a_letter_records_the_template_version_it_was_composed_with(
+    staff: User, make_campaign: Callable[..., Campaign], make_official: Callable[..., User]
+) -> None:
+    campaign = make_campaign(targets=None)
+    version = _template(staff, BODY)
+    with session_scope() as session:
+        row = session.get(Campaign, campaign.id)
+        assert row is not None
+        variants.set_variants(session, row, TargetGroup.COMMITTEE, [version])
+        row.status = CampaignStatus.ACTIVE  # launched (without sending alerts, which this test is not about)
+        session.add(row)
+        session.commit()
+    mayor = make_official("Yreka", may_sign=True)
+    with session_scope() as session:
+        letter = letters.send_letter(session, campaign.id or 0, mayor)
+        assert letter.template_version_id == version
+    plain = make_campaign(targets=None)
+    with session_scope() as session:
+        row = session.get(Campaign, plain.id)
+        assert row is not None
+        row.status = CampaignStatus.ACTIVE
+        session.add(row)
+        session.commit()
+        assert letters.send_letter(session, plain.id or 0, mayor).template_version_id is None  # the file template
