@@ -175,25 +175,32 @@ class Workers:
     def __init__(self, processes: int, log_path: Path, ready_timeout: float, module: str = "worker") -> None:
         self.processes = processes
         self.log_path = log_path
+        self.stopped = False
+        self.pids: list[int] = []
         started = time.monotonic()
-        self.master = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", "1"],
-            cwd=PROJECT_DIR,
-            stdout=log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = started + ready_timeout
-        while self._ready_count() < processes:
-            if self.master.poll() is not None:
-                raise RuntimeError(f"the dramatiq master exited ({self.master.returncode}); see {log_path}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{processes} worker process(es) not ready after {ready_timeout:.0f} s")
-            time.sleep(0.1)
-        self.ready_seconds = time.monotonic() - started
-        self.pids = children_of(self.master.pid)
-        if len(self.pids) != processes:
-            raise RuntimeError(f"expected {processes} worker processes, found {self.pids}")
+        with log_path.open("wb") as log_file:
+            self.master = subprocess.Popen(
+                [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", "1"],
+                cwd=PROJECT_DIR,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = started + ready_timeout
+            while self._ready_count() < processes:
+                if self.master.poll() is not None:
+                    raise RuntimeError(f"the dramatiq master exited ({self.master.returncode}); see {log_path}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{processes} worker process(es) not ready after {ready_timeout:.0f} s")
+                time.sleep(0.1)
+            self.ready_seconds = time.monotonic() - started
+            self.pids = children_of(self.master.pid)
+            if len(self.pids) != processes:
+                raise RuntimeError(f"expected {processes} worker processes, found {self.pids}")
+        except BaseException:
+            self.stop()
+            raise
 
     def _ready_count(self) -> int:
         return self.log_path.read_bytes().count(b"Worker process is ready for action.")
@@ -202,6 +209,11 @@ class Workers:
         return {pid: cpu_seconds(pid) for pid in self.pids}
 
     def stop(self) -> None:
+        """Stop the master and its workers (idempotent). Signals go only to processes still in the master's
+        process group, so a process id reused by the system after they exited is never touched."""
+        if self.stopped:
+            return
+        self.stopped = True
         if self.master.poll() is None:
             with suppress(ProcessLookupError):
                 # To the master only: it forwards TERM to its workers, which stop gracefully; a worker that gets a
@@ -211,11 +223,13 @@ class Workers:
                 self.master.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 with suppress(ProcessLookupError):
-                    os.killpg(self.master.pid, signal.SIGKILL)
+                    os.killpg(self.master.pid, signal.SIGKILL)  # the master is not reaped yet: the group is ours
                 self.master.wait(timeout=10)
-        for pid in self.pids:  # a child that outlived its master
-            with suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        for pid in self.pids:  # a worker that outlived its master (still in its process group)
+            with suppress(OSError, IndexError, ValueError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                if int(fields[2]) == self.master.pid:
+                    os.kill(pid, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -595,9 +609,7 @@ def run_pipeline(
     profile_dir: Path | None = None,
     cprofile: bool = False,
 ) -> dict[str, Any]:
-    from advocacy.db import utcnow
-
-    redis_url, db_name = settings["redis"], settings["db_name"]
+    redis_url = settings["redis"]
     flush_redis(redis_url)
     log(f"pipeline, {processes} worker process(es): starting workers (load {load_average()})")
     module = "worker"
@@ -605,7 +617,37 @@ def run_pipeline(
         module = "bench.profiled_worker"
         os.environ["ADVOCACY_BENCH_PROFILE_DIR"] = str(profile_dir / f"{processes}p")
         os.environ["ADVOCACY_BENCH_CPROFILE"] = "1" if cprofile else ""
-    workers = Workers(processes, work_dir / f"worker-{processes}p.log", ready_timeout=120, module=module)
+    log_name = "worker-" + "-".join(batch.name.replace(",", "").split()) + ".log"
+    workers = Workers(processes, work_dir / log_name, ready_timeout=120, module=module)
+    try:
+        return _measure_pipeline(workers, warm, batch, settings, fake, timeout)
+    except BaseException:
+        tail = workers.log_path.read_text(errors="replace").splitlines()[-15:]
+        log("worker log, last lines:\n    " + "\n    ".join(tail))
+        log(f"Redis queues: {redis_queue_lengths(redis_url)}")
+        raise
+    finally:
+        workers.stop()
+
+
+def redis_queue_lengths(url: str) -> dict[str, int]:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = [key for key in client.scan_iter("dramatiq:*") if client.type(key) == b"list"]
+        return {key.decode(): int(client.llen(key)) for key in keys}
+    finally:
+        client.close()
+
+
+def _measure_pipeline(
+    workers: Workers, warm: Batch, batch: Batch, settings: dict[str, str], fake: FakeSendGridProcess, timeout: float
+) -> dict[str, Any]:
+    from advocacy.db import utcnow
+
+    processes = workers.processes
+    redis_url, db_name = settings["redis"], settings["db_name"]
     redis_pid = redis_server_pid(redis_url)
     ledger = CpuLedger(
         lambda: {
@@ -616,39 +658,37 @@ def run_pipeline(
             "fake SendGrid": [fake.process.pid],
         }
     )
-    try:
-        enqueue_renders(warm.letter_ids)  # warm-up: imports, font discovery, first layouts, DB connections
-        wait_until_finished(warm, timeout=180)
-        log(f"  {len(workers.pids)} worker(s) {workers.pids} warm; {len(batch.letter_ids)} letters go")
+    enqueue_renders(warm.letter_ids)  # warm-up: imports, font discovery, first layouts, DB connections
+    wait_until_finished(warm, timeout=180)
+    log(f"  {len(workers.pids)} worker(s) {workers.pids} warm; {len(batch.letter_ids)} letters go")
 
-        samples: list[dict[str, Any]] = []
-        cpu_before = workers.cpu_seconds()
-        load_before = load_average()
+    samples: list[dict[str, Any]] = []
+    cpu_before = workers.cpu_seconds()
+    load_before = load_average()
 
-        def sample(counts: Counter[str]) -> None:
-            rendered = sum(n for status, n in counts.items() if status != "queued")
-            samples.append(
-                {
-                    "t": time.monotonic() - started,
-                    "rendered": rendered,
-                    "finished": finished(counts),
-                    "rss_kb": {pid: memory_kb(pid)[0] for pid in workers.pids},
-                }
-            )
+    def sample(counts: Counter[str]) -> None:
+        rendered = sum(n for status, n in counts.items() if status != "queued")
+        samples.append(
+            {
+                "t": time.monotonic() - started,
+                "rendered": rendered,
+                "finished": finished(counts),
+                "rss_kb": {pid: memory_kb(pid)[0] for pid in workers.pids},
+            }
+        )
 
-        ledger.start()
-        started_utc = utcnow()
-        started = time.monotonic()
-        enqueue_renders(batch.letter_ids)
-        enqueue_seconds = time.monotonic() - started
-        wait_until_finished(batch, timeout=timeout, on_poll=sample)
-        wall = time.monotonic() - started
-        cpu_spent = ledger.stop()
-        stages = stage_times(batch, started_utc)
-        cpu_after = workers.cpu_seconds()
-        peaks = {pid: memory_kb(pid)[1] for pid in workers.pids}
-    finally:
-        workers.stop()
+    ledger.start()
+    started_utc = utcnow()
+    started = time.monotonic()
+    enqueue_renders(batch.letter_ids)
+    enqueue_seconds = time.monotonic() - started
+    wait_until_finished(batch, timeout=timeout, on_poll=sample)
+    wall = time.monotonic() - started
+    cpu_spent = ledger.stop()
+    stages = stage_times(batch, started_utc)
+    cpu_after = workers.cpu_seconds()
+    peaks = {pid: memory_kb(pid)[1] for pid in workers.pids}
+    workers.stop()
 
     counts = letter_counts(batch.campaign_ids)
     seconds = stages.get("last_sent", wall)  # nothing sent at all: the time until the last letter failed
