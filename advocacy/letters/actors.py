@@ -1,5 +1,8 @@
 """Background steps of a letter, on the ``letters`` queue: ids in, one service call, the next step enqueued.
 
+``render_letter`` renders and delivers a fresh letter in one message; ``deliver_letter`` is the step for retries
+after the provider asked to wait (429, 5xx, timeouts) and for the sweep's nudges.
+
 Every actor is idempotent (the service checks the letter's status first), so a redelivered message or a sweep
 nudge for work already done does nothing. Retry timings come from the settings when a message is sent, so tests
 and operators can change them without re-declaring actors.
@@ -33,9 +36,11 @@ _RETRY_OPTIONS: dict[str, Any] = {
 @dramatiq.actor(queue_name=QUEUE, time_limit=120_000, **_RETRY_OPTIONS)
 def render_letter(letter_id: int) -> None:
     with session_scope() as session:
-        due = delivery.render_letter(session, letter_id)
-    if due:
-        send_deliver(letter_id)
+        try:
+            delivery.render_letter(session, letter_id, mailer=get_mailer())
+        except delivery.RetryLater as retry:
+            # The PDF is stored and the letter is rendered: only the delivery waits, in a message of its own.
+            send_deliver(letter_id, retry.delay_ms)
 
 
 @dramatiq.actor(queue_name=QUEUE, time_limit=120_000, **_RETRY_OPTIONS)

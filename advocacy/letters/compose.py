@@ -140,8 +140,16 @@ def regional_managers(session: Session, city: City) -> list[User]:
     return list(session.exec(query.order_by(col(User.id))).all())
 
 
-def cc_list(session: Session, city: City, copies: list[CopyLine], stage: Stage, addressee_name: str) -> list[str]:
-    """The cc block: the committee's members as one line, every other legislator by name, the league, the RPAM."""
+def cc_list(
+    session: Session,
+    city: City,
+    copies: list[CopyLine],
+    stage: Stage,
+    addressee_name: str,
+    managers: list[User] | None = None,
+) -> list[str]:
+    """The cc block: the committee's members as one line, every other legislator by name, the league, the RPAM
+    (``managers``: the division's regional managers when the caller has them already)."""
     settings = get_settings()
     lines: list[str] = []
     committee = stage.committee
@@ -154,7 +162,7 @@ def cc_list(session: Session, city: City, copies: list[CopyLine], stage: Stage, 
         if copy.cc_note and copy.name != addressee_name:
             lines.append(f"{copy.name}, {copy.cc_note}")
     lines.append(f"{settings.mail_from_name} ({settings.league_copy_address})")
-    for manager in regional_managers(session, city):
+    for manager in managers if managers is not None else regional_managers(session, city):
         lines.append(f"{manager.name}, Regional Public Affairs Manager")
     return lines
 
@@ -170,6 +178,7 @@ def build_document(
     local_note: str,
     copies: list[CopyLine],
     letter_date: date,
+    managers: list[User] | None = None,
 ) -> LetterDocument:
     """The letter as it will be sent (the signer may still be unknown on a preview)."""
     to = addressee(session, campaign, bill, stage)
@@ -182,7 +191,7 @@ def build_document(
         position_label=campaign.position.value,
         talking_points=campaign.talking_point_list,
         signer=signer_of(signer, city),
-        cc=cc_list(session, city, copies, stage, to.name),
+        cc=cc_list(session, city, copies, stage, to.name, managers),
         local_note=local_note,
         committee_name=stage.committee.full_name if stage.committee is not None else "",
         league_name=get_settings().mail_from_name,

@@ -12,16 +12,17 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
 from advocacy.accounts.models import Role, User
 from advocacy.campaigns.models import Campaign
-from advocacy.campaigns.service import Stage, bill_of
+from advocacy.campaigns.service import Stage
 from advocacy.db import utcnow
-from advocacy.directory.models import City, Committee
+from advocacy.directory.models import Bill, City, Committee
 from advocacy.letters.compose import (
     CopyLine,
     build_document,
@@ -60,26 +61,40 @@ class RetryLater(Exception):
 
 @dataclass(frozen=True)
 class Loaded:
+    """A letter's campaign, bill, city, stage and signer, read once per step.
+
+    Held for the whole step on purpose: the session's identity map keeps unmodified objects only while something
+    references them, so reading them again later in the step would query again.
+    """
+
     letter: Letter
     campaign: Campaign
+    bill: Bill
     city: City
     stage: Stage
     signer: User | None
+    managers: list[User]  # the city's regional public affairs managers: in the cc block and copied
 
 
 def _load(session: Session, letter: Letter) -> Loaded:
-    campaign = session.get(Campaign, letter.campaign_id)
-    city = session.get(City, letter.city_id)
-    assert campaign is not None and city is not None  # foreign keys
-    committee = session.get(Committee, letter.committee_id) if letter.committee_id else None
+    """Everything a step needs besides the letter, in one query (the rows are already in the session when a step
+    has read them: then no query at all)."""
+    row = session.execute(
+        sa_select(Campaign, Bill, City, Committee, User)
+        .join(Bill, col(Bill.id) == Campaign.bill_id)
+        .join(City, col(City.id) == letter.city_id)
+        .outerjoin(Committee, col(Committee.id) == letter.committee_id)
+        .outerjoin(User, col(User.id) == letter.signer_id)
+        .where(col(Campaign.id) == letter.campaign_id)
+    ).one()
+    campaign, bill, city, committee, signer = row.tuple()
     # The stage the letter was written for (not where the bill is now): it is addressed to that committee.
     stage = Stage(
         key=letter.stage,
         committee=committee,
         label=committee.full_name if committee else letter.stage.partition("@")[0],
     )
-    signer = session.get(User, letter.signer_id) if letter.signer_id else None
-    return Loaded(letter, campaign, city, stage, signer)
+    return Loaded(letter, campaign, bill, city, stage, signer, regional_managers(session, city))
 
 
 def deliveries_of(session: Session, letter_id: int) -> list[Delivery]:
@@ -90,23 +105,26 @@ def deliveries_of(session: Session, letter_id: int) -> list[Delivery]:
     )
 
 
-def letter_document(session: Session, letter: Letter) -> LetterDocument:
+def letter_document(
+    session: Session, letter: Letter, deliveries: list[Delivery] | None = None, loaded: Loaded | None = None
+) -> LetterDocument:
     """The stored letter as a document: its signer, note, stage and the recipients it was queued with."""
-    loaded = _load(session, letter)
+    loaded = loaded or _load(session, letter)
     copies = [
         CopyLine(key=d.recipient_key, name=d.name, reason=d.reason, cc_note=d.cc_note)
-        for d in deliveries_of(session, letter.id or 0)
+        for d in (deliveries if deliveries is not None else deliveries_of(session, letter.id or 0))
     ]
     return build_document(
         session,
         campaign=loaded.campaign,
-        bill=bill_of(session, loaded.campaign),
+        bill=loaded.bill,
         city=loaded.city,
         stage=loaded.stage,
         signer=loaded.signer,
         local_note=letter.local_note,
         copies=copies,
         letter_date=california_date(letter.queued_at),
+        managers=loaded.managers,
     )
 
 
@@ -114,13 +132,23 @@ def letter_document(session: Session, letter: Letter) -> LetterDocument:
 # render_letter
 
 
-def render_letter(session: Session, letter_id: int) -> bool:
-    """Render and store the PDF of a queued letter; True when ``deliver_letter`` is due (False: nothing to do)."""
+def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = None) -> bool:
+    """Render and store the PDF of a queued letter and, given a mailer, deliver it in the same step.
+
+    With a mailer (the worker), the claim of the letter's e-mail deliveries is committed together with the
+    rendering, then the provider is called once: a message, a commit and the re-reads of a separate
+    ``deliver_letter`` step fewer per letter (docs/benchmarks.md). A crash after that commit leaves the deliveries
+    ``sending``, which the sweep hands to ``deliver_letter`` once they are stale, exactly as a crash inside
+    ``deliver_letter`` does. Returns True when ``deliver_letter`` is still due (no mailer was given); raises
+    ``RetryLater`` when the provider asked to try again.
+    """
     letter = session.get(Letter, letter_id)
     if letter is None or letter.status is not LetterStatus.QUEUED:
         return False
+    deliveries = deliveries_of(session, letter_id)
+    loaded = _load(session, letter)
     try:
-        pdf = render_letter_pdf(letter_document(session, letter))
+        pdf = render_letter_pdf(letter_document(session, letter, deliveries, loaded))
     except (TemplateError, ValueError) as exc:  # the template or the seal is broken: retrying cannot help
         _fail_letter(session, letter, f"The letter could not be rendered: {exc}")
         return False
@@ -128,10 +156,15 @@ def render_letter(session: Session, letter_id: int) -> bool:
     # One file per rendering: a worker that loses the race below never overwrites the winner's file.
     relative = f"letters/{letter.city_id}/{letter.id}-{digest[:16]}.pdf"
     _write_atomically(relative, pdf)
+    now = utcnow()
+    claim = _claimable(deliveries, now) if mailer is not None else []
+    # Built before the letter changes, so its queries find nothing to flush: one UPDATE of the letter, at commit.
+    email = letter_email(session, letter, claim, pdf=pdf, loaded=loaded) if claim else None
     letter.pdf_path, letter.pdf_sha256 = relative, digest
-    letter.rendered_at = letter.next_step_at = utcnow()
+    letter.rendered_at = letter.next_step_at = now
     _move(letter, LetterStatus.RENDERED)
     session.add(letter)
+    _claim(session, letter, claim)
     try:
         session.commit()
     except StaleDataError:
@@ -140,7 +173,13 @@ def render_letter(session: Session, letter_id: int) -> bool:
         if letter.pdf_path != relative:
             storage_path(relative).unlink(missing_ok=True)
         return False
-    return True
+    if mailer is None:
+        return True
+    if email is None:  # nothing to e-mail (portal deliveries only): the letter settles now
+        _settle(session, letter, deliveries)
+        return False
+    _send(session, letter, deliveries, claim, email, mailer)
+    return False
 
 
 def _write_atomically(relative: str, data: bytes) -> None:
@@ -175,28 +214,47 @@ def _fail_letter(session: Session, letter: Letter, reason: str) -> None:
 def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
     """Send every e-mail delivery not yet accepted in ONE provider call, then settle the letter's status.
 
-    Raises ``RetryLater`` when the provider asks to try again and attempts remain.
+    The step for retries and sweep nudges (``render_letter`` delivers a fresh letter itself). Raises
+    ``RetryLater`` when the provider asks to try again and attempts remain.
     """
-    settings = get_settings()
     letter = session.get(Letter, letter_id)
     if letter is None or letter.status is not LetterStatus.RENDERED:
         return
     now = utcnow()
     if letter.next_step_at and letter.next_step_at > now + timedelta(seconds=1):
         return  # an early nudge during a backoff: the delayed retry message is on its way
-    stale = now - timedelta(seconds=settings.letter_stuck_seconds)
     deliveries = deliveries_of(session, letter_id)
-    claim = [
-        d
-        for d in deliveries
-        if d.channel is Channel.EMAIL
-        and (d.status is DeliveryStatus.PENDING or (d.status is DeliveryStatus.SENDING and d.status_changed_at < stale))
-    ]
+    claim = _claimable(deliveries, now)
     if not claim:
         if not any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in deliveries):
             _settle(session, letter, deliveries)
         return
     email = letter_email(session, letter, claim)  # built before the claim: a failure here leaves them pending
+    _claim(session, letter, claim)
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()  # another worker claimed this letter's deliveries first
+        return
+    _send(session, letter, deliveries, claim, email, mailer)
+
+
+def _claimable(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
+    """E-mail deliveries to send now: pending ones, and claims of a worker that died mid-call (stale ``sending``)."""
+    stale = now - timedelta(seconds=get_settings().letter_stuck_seconds)
+    return [
+        d
+        for d in deliveries
+        if d.channel is Channel.EMAIL
+        and (d.status is DeliveryStatus.PENDING or (d.status is DeliveryStatus.SENDING and d.status_changed_at < stale))
+    ]
+
+
+def _claim(session: Session, letter: Letter, claim: list[Delivery]) -> None:
+    """Mark the deliveries ``sending`` (the caller commits this before the provider call)."""
+    if not claim:
+        return
+    now = utcnow()
     for delivery in claim:
         if delivery.status is DeliveryStatus.SENDING:
             delivery.status_changed_at = now  # a stale claim taken over from a worker that died mid-call
@@ -207,11 +265,12 @@ def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
     letter.send_attempts += 1
     letter.next_step_at = now
     session.add(letter)
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()  # another worker claimed this letter's deliveries first
-        return
+
+
+def _send(
+    session: Session, letter: Letter, deliveries: list[Delivery], claim: list[Delivery], email: Email, mailer: Mailer
+) -> None:
+    """The provider call for claimed deliveries, then the letter settles (or waits for a retry)."""
     try:
         message_id = mailer.send(email)
     except MailError as exc:
@@ -281,11 +340,13 @@ def sender_name(signer: User | None, city: City) -> str:
     return f"{who or 'The'}, {official_name(city)} (via {get_settings().league_short_name})"
 
 
-def letter_email(session: Session, letter: Letter, claim: list[Delivery]) -> Email:
+def letter_email(
+    session: Session, letter: Letter, claim: list[Delivery], *, pdf: bytes | None = None, loaded: Loaded | None = None
+) -> Email:
     """One message: a personalization per recipient (custom args name letter and delivery), one for the copies."""
     settings = get_settings()
-    loaded = _load(session, letter)
-    bill = bill_of(session, loaded.campaign)
+    loaded = loaded or _load(session, letter)
+    bill = loaded.bill
     signer = loaded.signer
     subject, text, html = render_email(
         "letter_copy",
@@ -308,7 +369,7 @@ def letter_email(session: Session, letter: Letter, claim: list[Delivery]) -> Ema
         for d in claim
     ]
     copies = [Address(settings.league_copy_address, settings.mail_from_name)]
-    copies += [Address(m.email, m.name) for m in regional_managers(session, loaded.city)]
+    copies += [Address(m.email, m.name) for m in loaded.managers]
     copy_to = Address(signer.email, signer.name) if signer else copies.pop(0)
     personalizations.append(
         Personalization(
@@ -318,7 +379,8 @@ def letter_email(session: Session, letter: Letter, claim: list[Delivery]) -> Ema
             custom_args={"letter_id": str(letter.id), "copy": "1"},
         )
     )
-    pdf = storage_path(letter.pdf_path or "").read_bytes()
+    if pdf is None:
+        pdf = storage_path(letter.pdf_path or "").read_bytes()
     return Email(
         subject=letter.subject or subject,
         sender=Address(settings.mail_from, sender_name(signer, loaded.city)),
