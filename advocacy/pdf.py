@@ -13,6 +13,7 @@ Two traps shape this module (TECH-NOTES §2):
 from __future__ import annotations
 
 import hashlib
+import logging
 import mimetypes
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ __all__ = [
     "render_pdf",
     "write_pdf",
 ]
+
+# WeasyPrint logs each of its seven steps at INFO. In a dramatiq worker (which logs at INFO) that is six lines per
+# letter formatted, written and relayed by the master process: noise, and ~1 ms of CPU per letter (bench/letters.py).
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 #: Tagged, accessible PDF (DOMAIN.md §6.2): structure tree, document language, title shown by viewers.
 PDF_VARIANT = "pdf/ua-1"
