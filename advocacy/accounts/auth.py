@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -46,6 +47,9 @@ def user_from_session_token(session: Session, token: str) -> tuple[User, UserSes
     return user, user_session
 
 
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
 def user_from_api_token(session: Session, token: str) -> User | None:
     row = session.exec(
         select(ApiToken, User)
@@ -57,6 +61,13 @@ def user_from_api_token(session: Session, token: str) -> User | None:
     api_token, user = row
     if api_token.revoked_at is not None or not user.active:
         return None
+    now = utcnow()
+    if api_token.last_used_at is None or now - api_token.last_used_at >= TOKEN_USE_RESOLUTION:
+        # Shown on the account page so an owner can tell a forgotten token from a live one. Written at most once
+        # a minute per token: a busy integration must not turn every API read into a database write.
+        api_token.last_used_at = now
+        session.add(api_token)
+        session.commit()
     return user
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -147,3 +148,33 @@ def test_me_is_in_the_openapi_schema(client: Any) -> None:
     schema = client.get("/schema/openapi.json").json()
     assert "/api/v1/me" in schema["paths"]
     assert "/login" not in schema["paths"]
+
+
+def test_token_use_is_recorded_at_most_once_a_minute_and_shown(client: Any) -> None:
+    user = _user(role=Role.STAFF)
+    login(client, user)
+    made = client.post("/account/tokens", data={"name": "sync job", "_csrf_token": csrf_token(client)})
+    raw = re.search(r'id="new-token" type="text" readonly value="([^"]+)"', made.text)
+    assert raw
+    token = raw.group(1)
+    page = client.get("/account").text
+    assert "Never" in page  # created, not used yet
+
+    def last_used() -> Any:
+        with session_scope() as session:
+            return session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(token))).one().last_used_at
+
+    assert last_used() is None
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    first = last_used()
+    assert first is not None
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert last_used() == first  # within the minute: no second write
+    with session_scope() as session:
+        row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_secret(token))).one()
+        row.last_used_at = first - timedelta(minutes=5)
+        session.add(row)
+        session.commit()
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    assert last_used() >= first  # a use after the minute is written again
+    assert "Never" not in client.get("/account").text
