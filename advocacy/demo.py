@@ -60,7 +60,12 @@ MANAGER_FIRST_NAMES = [
 ]
 
 # "module:function" names of other packages' demo content, called in order after the people are created.
-EXTENSIONS: list[str] = ["advocacy.campaigns.demo:add_to_demo", "advocacy.campaigns.console_demo:add_to_demo"]
+EXTENSIONS: list[str] = [
+    "advocacy.campaigns.demo:add_to_demo",
+    "advocacy.campaigns.console_demo:add_to_demo",
+    "advocacy.testimony.demo:add_to_demo",
+    "advocacy.citipac.demo:add_to_demo",
+]
 
 
 @dataclass
@@ -102,7 +107,7 @@ def _local_part(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _ensure(
+def ensure_person(
     session: Session,
     summary: DemoSummary,
     *,
@@ -114,6 +119,7 @@ def _ensure(
     city_id: int | None = None,
     division_id: int | None = None,
     may_sign: bool = False,
+    is_treasurer: bool = False,
 ) -> User:
     existing = service.get_user_by_email(session, email)
     if existing is not None:
@@ -138,6 +144,7 @@ def _ensure(
         city_id=city_id,
         division_id=division_id,
         may_sign=may_sign,
+        is_treasurer=is_treasurer,
     )
     summary.people.append(
         DemoPerson(user.name, user.role, place, user.email, created=True, title=user.title, may_sign=user.may_sign)
@@ -158,7 +165,7 @@ def create_demo(session: Session) -> DemoSummary:
     if not divisions:
         raise LookupError("no Regional Divisions: load the California data first (advocacy data load)")
     summary = DemoSummary()
-    _ensure(
+    ensure_person(
         session,
         summary,
         email=f"staff@{DEMO_DOMAIN}",
@@ -167,7 +174,7 @@ def create_demo(session: Session) -> DemoSummary:
         title="Legislative Representative",
         place="League",
     )
-    _ensure(
+    ensure_person(
         session,
         summary,
         email=f"admin@{DEMO_DOMAIN}",
@@ -178,7 +185,7 @@ def create_demo(session: Session) -> DemoSummary:
     )
     for index, division in enumerate(divisions):
         first = MANAGER_FIRST_NAMES[index % len(MANAGER_FIRST_NAMES)]
-        _ensure(
+        ensure_person(
             session,
             summary,
             email=f"rpm.{_local_part(division.slug)}@{DEMO_DOMAIN}",
@@ -191,7 +198,7 @@ def create_demo(session: Session) -> DemoSummary:
     for city_name, mayor, council_member in DEMO_CITIES:
         city = _city(session, city_name)
         key = _local_part(city.name)
-        _ensure(
+        ensure_person(
             session,
             summary,
             email=f"mayor.{key}@{DEMO_DOMAIN}",
@@ -202,7 +209,7 @@ def create_demo(session: Session) -> DemoSummary:
             may_sign=True,
             place=city.name,
         )
-        _ensure(
+        ensure_person(
             session,
             summary,
             email=f"council.{key}@{DEMO_DOMAIN}",

@@ -152,7 +152,7 @@ def test_demo_creates_people_once(loaded_data: Any) -> None:
         assert summary.created_count == 0
         divisions = session.exec(select(func.count()).select_from(Division)).one()
         people = summary.people
-        assert len(people) == 2 + divisions + 2 * len(DEMO_CITIES)
+        assert len(people) == 3 + divisions + 2 * len(DEMO_CITIES)  # staff, admin, CitiPAC treasurer
         assert len({p.email for p in people}) == len(people)
         assert all(p.email.endswith("@demo.example") for p in people)
         managers = [p for p in people if p.role is Role.REGIONAL_MANAGER]
