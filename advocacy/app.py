@@ -43,32 +43,57 @@ def _route_handlers() -> list[Any]:
     from advocacy.testimony import routes as testimony_routes
 
     handlers: list[Any] = []
-    for module in (ops, dev, accounts_routes, directory_routes, campaigns_routes, letters_routes,
-                   citipac_routes, console_routes, wizard_routes, alert_routes, campaigns_api, testimony_routes,
-                   participation_routes):
+    for module in (
+        ops,
+        dev,
+        accounts_routes,
+        directory_routes,
+        campaigns_routes,
+        letters_routes,
+        citipac_routes,
+        console_routes,
+        wizard_routes,
+        alert_routes,
+        campaigns_api,
+        testimony_routes,
+        participation_routes,
+    ):
         handlers.extend(module.route_handlers)
     handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR], opt={"public": True}))
     return handlers
 
 
 def _problem(request: Request[Any, Any, Any], status: int, detail: str, extra: Any = None) -> Response[Any]:
-    body: dict[str, Any] = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
-                            "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
     if extra:
         body["errors"] = extra
     return Response(body, status_code=status, media_type="application/problem+json")
 
 
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Content", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable"}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
     return path.startswith(("/api/", "/webhooks/", "/health", "/ready", "/schema")) or (
-        "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
-            "accept", "")
+        "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get("accept", "")
     )
 
 

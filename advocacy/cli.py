@@ -26,16 +26,30 @@ def run(host: str, port: int, workers: int) -> None:
     settings = get_settings()
     if settings.embedded_broker and workers > 1:
         raise click.UsageError("the in-process broker runs in one web process; set ADVOCACY_BROKER_URL for more")
-    click.echo(f"Serving on http://{host}:{port}  (database: {_redact(settings.database_url)}, "
-               f"broker: {'in-process' if settings.embedded_broker else _redact(settings.broker_url)})")
-    uvicorn.run("advocacy.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", proxy_headers=True)
+    click.echo(
+        f"Serving on http://{host}:{port}  (database: {_redact(settings.database_url)}, "
+        f"broker: {'in-process' if settings.embedded_broker else _redact(settings.broker_url)})"
+    )
+    uvicorn.run(
+        "advocacy.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
 
 
 @main.command()
 @click.option("--processes", default=2, show_default=True, type=int)
-@click.option("--threads", default=1, show_default=True, type=int,
-              help="threads per process; 1 keeps WeasyPrint in one thread per process")
+@click.option(
+    "--threads",
+    default=1,
+    show_default=True,
+    type=int,
+    help="threads per process; 1 keeps WeasyPrint in one thread per process",
+)
 @click.option("--queues", default="", help="comma-separated queues (default: all)")
 def worker(processes: int, threads: int, queues: str) -> None:
     """Run dramatiq worker processes against ADVOCACY_BROKER_URL."""

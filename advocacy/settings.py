@@ -34,13 +34,18 @@ class Settings(BaseSettings):
     # The Governor's office takes no letters through the Legislature's portal, and its public intake is a web form
     # (gov.ca.gov/contact, DOMAIN.md §1.8) that has no API; the league must name the address its staff use for
     # signature and veto requests. The default is deliberately not a real mailbox.
-    governor_letters_address: str = Field("governor-letters@advocacy.example.org",
-                                          description="where signature and veto requests are e-mailed")
+    governor_letters_address: str = Field(
+        "governor-letters@advocacy.example.org", description="where signature and veto requests are e-mailed"
+    )
     governor_name: str = Field("Gavin Newsom", description="addressee of signature and veto requests")
     letter_max_send_attempts: int = Field(6, description="provider calls per letter before its e-mails fail")
     letter_retry_min_backoff_ms: int = Field(15_000, description="first retry delay of a letter's delivery")
     letter_retry_max_backoff_ms: int = Field(3_600_000, description="longest retry delay of a letter's delivery")
     letter_stuck_seconds: int = Field(600, description="sweep: re-send nudges for letters waiting longer than this")
+    # Must stay well above the participation actors' 60 s time limit: a younger claim may be a live worker's.
+    participation_mail_stuck_seconds: int = Field(
+        600, description="sweep: re-queue nudge and digest e-mails pending or sending longer than this"
+    )
     sendgrid_webhook_max_age_seconds: int = Field(600, description="refuse signed events older than this")
     sendgrid_api_key: str = Field("", description="empty: mail goes to the outbox folder")
     sendgrid_api_host: str = Field("https://api.sendgrid.com", description="SendGrid API base URL")

@@ -52,20 +52,30 @@ def seed(conn: Any, *, officials: int, campaigns: int, active: int, letters: int
         timings[name] = round(time.perf_counter() - started, 2)
         print(f"  {name}: {timings[name]} s", flush=True)
 
-    step("officials", """
+    step(
+        "officials",
+        """
         INSERT INTO "user" (email, name, role, title, city_id, may_sign, is_treasurer, active, created_at)
         SELECT 'bench-official-' || g || '@bench.example', 'Bench Official ' || g, 'OFFICIAL', 'Council Member',
                (SELECT id FROM city ORDER BY id OFFSET (g %% (SELECT count(*) FROM city)) LIMIT 1),
                g %% 3 = 0, false, true, now()
-        FROM generate_series(1, %s) AS g""", (officials,))
-    step("campaigns", """
+        FROM generate_series(1, %s) AS g""",
+        (officials,),
+    )
+    step(
+        "campaigns",
+        """
         INSERT INTO campaign (title, bill_id, position, talking_points, letter_kind, target_groups, status, created_at)
         SELECT 'Bench campaign ' || g, (SELECT id FROM bill ORDER BY id OFFSET (g %% (SELECT count(*) FROM bill))
                LIMIT 1), 'OPPOSE', '', 'oppose', 'committee,author,own_legislators',
                (CASE WHEN g <= %s THEN 'ACTIVE' ELSE 'CLOSED' END)::campaignstatus, now() - (g || ' days')::interval
-        FROM generate_series(1, %s) AS g""", (active, campaigns))
+        FROM generate_series(1, %s) AS g""",
+        (active, campaigns),
+    )
     # Every (campaign, city) pair gets letters at stages 0..k; only the newest stage is live, the rest superseded.
-    step("letters", """
+    step(
+        "letters",
+        """
         WITH c AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM campaign WHERE title LIKE 'Bench %%'),
              t AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM city),
              sizes AS (SELECT (SELECT count(*) FROM c) AS nc, (SELECT count(*) FROM t) AS nt),
@@ -82,8 +92,11 @@ def seed(conn: Any, *, officials: int, campaigns: int, active: int, letters: int
                now() - ((g.g %% 90) || ' days')::interval, now() - ((g.g %% 90) || ' days')::interval, 1, '', 1
         FROM g JOIN sizes ON true JOIN o ON true
         JOIN c ON c.n = g.pair / sizes.nt JOIN t ON t.n = g.pair %% sizes.nt""",
-         (letters, letters, officials))
-    step("deliveries", """
+        (letters, letters, officials),
+    )
+    step(
+        "deliveries",
+        """
         INSERT INTO delivery (letter_id, channel, recipient_key, name, email, reason, cc_note, sort_order, status,
                               status_changed_at, message_id, error, attempts, receipt_number)
         SELECT l.id, CASE WHEN k = 0 THEN 'EMAIL' ELSE 'PORTAL' END::channel, 'bench:' || k, 'Recipient', '',
@@ -91,7 +104,8 @@ def seed(conn: Any, *, officials: int, campaigns: int, active: int, letters: int
                (CASE WHEN k = 0 THEN (ARRAY['ACCEPTED','DELIVERED','DELIVERED','BOUNCED'])[1 + l.id % 4]
                      ELSE (ARRAY['PORTAL_PENDING','PORTAL_SUBMITTED'])[1 + l.id % 2] END)::deliverystatus,
                l.status_changed_at, '', '', 1, ''
-        FROM letter l CROSS JOIN generate_series(0, 1) AS k WHERE l.status <> 'DRAFT'""")
+        FROM letter l CROSS JOIN generate_series(0, 1) AS k WHERE l.status <> 'DRAFT'""",
+    )
     step("analyze", "ANALYZE")
     return timings
 
@@ -135,10 +149,13 @@ def main() -> int:
             load_shipped_data(session)
         print("seeding", flush=True)
         with psycopg.connect(_psycopg_url(os.environ["ADVOCACY_DATABASE_URL"]), autocommit=True) as conn:
-            seed_times = seed(conn, officials=args.officials, campaigns=args.campaigns, active=args.active,
-                              letters=args.letters)
-            counts = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
-                      for t in ("city", "user", "campaign", "letter", "delivery")}
+            seed_times = seed(
+                conn, officials=args.officials, campaigns=args.campaigns, active=args.active, letters=args.letters
+            )
+            counts = {
+                t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # type: ignore[index]
+                for t in ("city", "user", "campaign", "letter", "delivery")
+            }
         print(f"rows: {counts}", flush=True)
 
         from litestar.testing import TestClient
@@ -152,17 +169,25 @@ def main() -> int:
             # The manager of the division with the most member cities: the largest division view.
             rows = session.exec(select(City.division_id)).all()
             biggest = max(set(rows), key=lambda d: sum(1 for r in rows if r == d))
-            manager = accounts.create_user(session, email="bench-manager@bench.example", name="Bench Manager",
-                                           role=Role.REGIONAL_MANAGER, division_id=biggest)
-            staff = accounts.create_user(session, email="bench-staff@bench.example", name="Bench Staff",
-                                         role=Role.STAFF)
+            manager = accounts.create_user(
+                session,
+                email="bench-manager@bench.example",
+                name="Bench Manager",
+                role=Role.REGIONAL_MANAGER,
+                division_id=biggest,
+            )
+            staff = accounts.create_user(
+                session, email="bench-staff@bench.example", name="Bench Staff", role=Role.STAFF
+            )
             manager_cookie = accounts.start_session(session, manager)
             staff_cookie = accounts.start_session(session, staff)
 
         results: dict[str, Any] = {"rows": counts, "seed_seconds": seed_times, "requests": args.requests}
         with TestClient(create_app()) as client:
-            for label, path, cookie in (("division view", "/participation", manager_cookie),
-                                        ("league view", "/participation/league", staff_cookie)):
+            for label, path, cookie in (
+                ("division view", "/participation", manager_cookie),
+                ("league view", "/participation/league", staff_cookie),
+            ):
                 client.cookies.set(SESSION_COOKIE, cookie)
                 for _ in range(2):
                     assert client.get(path).status_code == 200
@@ -172,9 +197,13 @@ def main() -> int:
                     response = client.get(path)
                     times.append((time.perf_counter() - started) * 1000)
                     assert response.status_code == 200, response.text[:300]
-                figures = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 0.95), 1),
-                           "max_ms": round(max(times), 1), "goal_p95_ms": GOAL_P95_MS,
-                           "met": percentile(times, 0.95) < GOAL_P95_MS}
+                figures = {
+                    "p50_ms": round(statistics.median(times), 1),
+                    "p95_ms": round(percentile(times, 0.95), 1),
+                    "max_ms": round(max(times), 1),
+                    "goal_p95_ms": GOAL_P95_MS,
+                    "met": percentile(times, 0.95) < GOAL_P95_MS,
+                }
                 results[label] = figures
                 print(f"{label} {path}: {figures}", flush=True)
         get_engine().dispose()

@@ -61,6 +61,8 @@ def database() -> Iterator[str]:
     yield os.environ["ADVOCACY_DATABASE_URL"]
     if _PG_ADMIN_URL:
         _drop_pg_database()
+
+
 os.environ["ADVOCACY_EMBEDDED_WORKER_THREADS"] = "0"  # tests run their own worker (the `worker` fixture)
 
 

@@ -9,7 +9,7 @@ from advocacy.csvexport import safe_cell, to_csv
 @pytest.mark.parametrize(
     ("value", "cell"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+1+1", "'+1+1"),
         ("-1+cmd", "'-1+cmd"),
         ("@SUM(A1)", "'@SUM(A1)"),

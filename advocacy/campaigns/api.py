@@ -103,6 +103,9 @@ class StatsOut(BaseModel):
     deadline: datetime | None
     time_left: str
     seconds_left: int | None
+    portal_and_mail: dict[str, int] = Field(
+        default_factory=dict, description="portal and mail deliveries by status (portal_pending, mailed …)"
+    )
 
 
 class AgendaBillIn(BaseModel):
@@ -406,6 +409,7 @@ def api_stats(session: DbSession, campaign_id: FromPath[int]) -> StatsOut:
         deadline=campaign.deadline.replace(tzinfo=UTC) if campaign.deadline else None,
         time_left=found.time_left,
         seconds_left=found.seconds_left,
+        portal_and_mail=found.by_a_person,
     )
 
 

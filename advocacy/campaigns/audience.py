@@ -12,7 +12,7 @@ from sqlalchemy.sql import Select
 from sqlmodel import Session, col, select
 
 from advocacy.accounts.models import Role, User
-from advocacy.campaigns.console_models import AlertOptOut, CampaignPlan, LetterReview, ReviewStatus
+from advocacy.campaigns.console_models import AlertOptOut, CampaignPlan
 from advocacy.directory.models import City
 from advocacy.letters.models import Letter, LetterStatus
 
@@ -23,8 +23,10 @@ AUDIENCE_ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "council_member": ("Council members", ("council",)),
     "city_manager": ("City managers and administrators", ("manager", "administrator")),
 }
-#: A letter in these states is the city's answer: the city has acted.
+#: A letter in these states is the city's answer: the city has acted (a letter held for league review too: its
+#: signer pressed Send; a letter staff returned is a draft again, and the city has not acted until they resend).
 ACTED_STATES = (
+    LetterStatus.AWAITING_APPROVAL,
     LetterStatus.QUEUED,
     LetterStatus.RENDERED,
     LetterStatus.SENT,
@@ -129,20 +131,9 @@ def targeted_city_ids(session: Session, audience: Audience) -> set[int]:
 
 def acted_cities_select(campaign_id: int, stage_key: str) -> Select[Any]:
     """City ids that answered the campaign at ``stage_key``: a letter on its way or sent, or one held for review."""
-    sent = select(Letter.city_id).where(
+    return select(Letter.city_id).where(
         Letter.campaign_id == campaign_id, Letter.stage == stage_key, col(Letter.status).in_(ACTED_STATES)
     )
-    held = (
-        select(Letter.city_id)
-        .join(LetterReview, col(LetterReview.letter_id) == Letter.id)
-        .where(
-            Letter.campaign_id == campaign_id,
-            Letter.stage == stage_key,
-            col(LetterReview.status).in_((ReviewStatus.PENDING, ReviewStatus.APPROVED)),
-        )
-    )
-    union: Select[Any] = sent.union(held)  # type: ignore[assignment]
-    return union
 
 
 def acted_city_ids(session: Session, campaign_id: int, stage_key: str) -> set[int]:

@@ -256,6 +256,7 @@ class ReviewStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     RETURNED = "returned"  # sent back to the signer with a comment
+    SUPERSEDED = "superseded"  # the bill moved on while the letter waited: it was superseded, never decided
 
 
 class LetterReview(SQLModel, table=True):

@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from advocacy.settings import get_settings
 
 SIGNATURE_BYTES = 18  # 144 bits: unguessable, and the link stays short enough for any mail client
+# Pages opened with a link carry its token in their URL: none may hand it on as a Referer (the bill's page on
+# leginfo, the Position Letter Portal), and no shared cache or search engine may keep them.
+LINK_PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 
 class LinkError(ValueError):
@@ -81,8 +84,8 @@ def reconfirm_token(request_id: int, user_id: int, expires: datetime) -> str:
     return sign("reconfirm", request_id, user_id, epoch(expires))
 
 
-def read_reconfirm_token(token: str, now: datetime) -> tuple[int, int]:
+def read_reconfirm_token(token: str, now: datetime) -> tuple[int, int, datetime]:
     request_id, user_id, expires = verify("reconfirm", token, 3)
     if now >= from_epoch(expires):
         raise LinkError("This link has expired. Open the campaign from your account to write the new letter.")
-    return request_id, user_id
+    return request_id, user_id, from_epoch(expires)

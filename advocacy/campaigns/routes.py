@@ -16,9 +16,10 @@ from litestar.response import Redirect, Template
 from advocacy.accounts.auth import allow
 from advocacy.accounts.models import Role, User
 from advocacy.campaigns import service
+from advocacy.campaigns.links import LINK_PAGE_HEADERS
 from advocacy.letters import service as letters
 from advocacy.letters.http import DOMAIN_ERRORS, domain_errors, to_http
-from advocacy.letters.models import LOCAL_NOTE_MAX
+from advocacy.letters.models import LETTER_LABELS, LOCAL_NOTE_MAX, Letter
 from advocacy.letters.schemas import CampaignOut
 from advocacy.web import CurrentUser, DbSession
 
@@ -35,11 +36,12 @@ class SendForm:
 def campaigns_page(session: DbSession, user: CurrentUser) -> Template:
     """The league's active campaigns, and where the caller's city stands on each."""
     return Template(
-        template_name="pages/campaigns.html", context={"rows": letters.campaign_rows(session, user), "user": user}
+        template_name="pages/campaigns.html",
+        context={"rows": letters.campaign_rows(session, user), "user": user, "status_labels": LETTER_LABELS},
     )
 
 
-def _action_page(
+def action_page(
     session: DbSession,
     user: User,
     campaign_id: int,
@@ -48,7 +50,11 @@ def _action_page(
     error: str = "",
     note: str | None = None,
     status_code: int = 200,
+    act: str = "",
+    other_user: User | None = None,
 ) -> Template:
+    """The action page for ``user``; ``act`` is the base path of the alert link it was opened with (its forms and
+    links then stay under that path, the only one the link is good for)."""
     with domain_errors():
         campaign = service.get_campaign(session, campaign_id, include_drafts=letters.is_staff(user))
         bill = service.bill_of(session, campaign)
@@ -59,6 +65,7 @@ def _action_page(
     return Template(
         template_name="pages/campaign.html",
         status_code=status_code,
+        headers=LINK_PAGE_HEADERS if act else None,
         context={
             "campaign": campaign,
             "bill": bill,
@@ -68,6 +75,9 @@ def _action_page(
             "error": error,
             "note_max": LOCAL_NOTE_MAX,
             "note": note if note is not None else (draft.letter.local_note if draft and draft.letter else ""),
+            "status_labels": LETTER_LABELS,
+            "act": act,
+            "other_user": other_user,
         },
     )
 
@@ -77,7 +87,7 @@ def campaign_page(
     session: DbSession, user: CurrentUser, campaign_id: FromPath[int], city: FromQuery[int | None] = None
 ) -> Template:
     """The action page: the bill, the position, the letter exactly as it will be sent, every recipient and why."""
-    return _action_page(session, user, campaign_id, city_id=city)
+    return action_page(session, user, campaign_id, city_id=city)
 
 
 @post(
@@ -91,7 +101,15 @@ def preview_page(
     session: DbSession, user: CurrentUser, campaign_id: FromPath[int], data: URLEncodedBody[SendForm]
 ) -> Template:
     """The action page again with the letter showing the typed local note ("Update the preview"); saves nothing."""
-    return _action_page(session, user, campaign_id, note=data.local_note)
+    return action_page(session, user, campaign_id, note=data.local_note)
+
+
+def press(session: DbSession, user: User, campaign_id: int, data: SendForm) -> Letter:
+    """The action page's button: Send (held for review in a campaign with the approval queue), or ask for a
+    signature."""
+    if data.action == "request_signature":
+        return letters.request_signature(session, campaign_id, user, data.local_note)
+    return letters.send_letter(session, campaign_id, user, data.local_note)
 
 
 @post(
@@ -102,16 +120,13 @@ def send_from_page(
 ) -> Response[Any]:
     """Send (a signer) or request a signature (any other official of the city); then follow the letter."""
     try:
-        if data.action == "request_signature":
-            letter = letters.request_signature(session, campaign_id, user, data.local_note)
-        else:
-            letter = letters.send_letter(session, campaign_id, user, data.local_note)
+        letter = press(session, user, campaign_id, data)
     except DOMAIN_ERRORS as exc:
         session.rollback()
         status = to_http(exc).status_code
         if status == 404:
             raise to_http(exc) from None
-        return _action_page(session, user, campaign_id, error=str(exc), note=data.local_note, status_code=status)
+        return action_page(session, user, campaign_id, error=str(exc), note=data.local_note, status_code=status)
     return Redirect(path=f"/letters/{letter.id}", status_code=303)
 
 

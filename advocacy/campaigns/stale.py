@@ -4,12 +4,14 @@ earlier stage are out of date (committees read only letters about the current ve
 its own, DOMAIN.md §1.4), and each out-of-date letter's signer is e-mailed a link to re-confirm the letter
 re-rendered for the new committee and version. Nothing is sent again until the signer presses the button: the
 re-confirm page's POST calls ``letters.service.send_letter`` as that signer, which also marks the old letter
-superseded.
+superseded. A letter still held for league review at the past stage (``awaiting_approval``) is superseded at once
+(it would never be approved as it is; its review leaves the queue), and its signer is asked to re-confirm too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +29,8 @@ from advocacy.letters.models import Letter, LetterStatus
 
 #: Letters that went (or are going) to the committee of their stage: once the stage is past, they are out of date.
 SENT_STATES = (LetterStatus.QUEUED, LetterStatus.RENDERED, LetterStatus.SENT, LetterStatus.PARTIALLY_SENT)
+#: A city with a letter in one of these at the current stage has answered it (held: its signer pressed Send).
+ANSWERED_STATES = (*SENT_STATES, LetterStatus.AWAITING_APPROVAL)
 
 
 class ReconfirmError(ValueError):
@@ -89,17 +93,21 @@ def _follow_hearing(session: Session, campaign: Campaign, stage: Stage) -> None:
         session.add(campaign)
 
 
-def out_of_date_letters(session: Session, campaign_id: int, stage_key: str) -> list[Letter]:
-    """Letters of earlier stages that went out, for cities without a letter at ``stage_key`` yet (newest first)."""
+def out_of_date_letters(
+    session: Session, campaign_id: int, stage_key: str, *, include_held: bool = False
+) -> list[Letter]:
+    """Letters of earlier stages that went out (``include_held``: or still wait for league review), for cities
+    without an answer at ``stage_key`` yet; the newest per city."""
+    earlier_states = ANSWERED_STATES if include_held else SENT_STATES
     answered = select(Letter.city_id).where(
-        Letter.campaign_id == campaign_id, Letter.stage == stage_key, col(Letter.status).in_(SENT_STATES)
+        Letter.campaign_id == campaign_id, Letter.stage == stage_key, col(Letter.status).in_(ANSWERED_STATES)
     )
     letters = session.exec(
         select(Letter)
         .where(
             Letter.campaign_id == campaign_id,
             Letter.stage != stage_key,
-            col(Letter.status).in_(SENT_STATES),
+            col(Letter.status).in_(earlier_states),
             col(Letter.city_id).not_in(answered),
         )
         .order_by(col(Letter.created_at).desc(), col(Letter.id).desc())
@@ -113,6 +121,9 @@ def out_of_date_letters(session: Session, campaign_id: int, stage_key: str) -> l
 def follow_bill(session: Session, bill: Bill, user: User | None) -> list[str]:
     """After ``bill``'s version or committee changed (flushed, not committed): open each active campaign's next
     stage, ask for re-confirmations, queue their e-mails. Returns one line per campaign that moved."""
+    from advocacy.campaigns import approval
+    from advocacy.letters import service as letters
+
     moved = []
     campaigns = session.exec(
         select(Campaign).where(Campaign.bill_id == bill.id, Campaign.status == CampaignStatus.ACTIVE)
@@ -125,6 +136,9 @@ def follow_bill(session: Session, bill: Bill, user: User | None) -> list[str]:
         _follow_hearing(session, campaign, stage)
         open_stage(session, campaign, stage, bill, reason=_reason(current, stage, bill))
         requests = _request_reconfirmations(session, campaign, stage.key)
+        # After the requests (which read the held letters as their signers' answers): held letters of the past
+        # stage are superseded and leave the approval queue.
+        approval.close_superseded(session, letters.supersede_held(session, campaign.id or 0, stage.key))
         if requests:
             start_run(session, campaign, RunKind.RECONFIRM, user, stage_key=stage.key)
         accounts.record(
@@ -144,7 +158,7 @@ def _reason(previous: CampaignStage | None, stage: Stage, bill: Bill) -> str:
 
 def _request_reconfirmations(session: Session, campaign: Campaign, stage_key: str) -> int:
     created = 0
-    for letter in out_of_date_letters(session, campaign.id or 0, stage_key):
+    for letter in out_of_date_letters(session, campaign.id or 0, stage_key, include_held=True):
         signer = session.get(User, letter.signer_id) if letter.signer_id else None
         if signer is None or not signer.active:
             continue
@@ -179,11 +193,12 @@ class Reconfirmation:
     city: City
     old_letter: Letter
     current: bool  # the bill is still at the stage the request was made for
+    expires: datetime  # when the re-confirm link stops working
 
 
 def check_reconfirm(session: Session, token: str) -> Reconfirmation:
     try:
-        request_id, user_id = links.read_reconfirm_token(token, utcnow())
+        request_id, user_id, expires = links.read_reconfirm_token(token, utcnow())
     except links.LinkError as exc:
         raise ReconfirmError(str(exc)) from None
     request = session.get(ReconfirmRequest, request_id)
@@ -195,7 +210,15 @@ def check_reconfirm(session: Session, token: str) -> Reconfirmation:
     old = session.get(Letter, request.old_letter_id)
     assert campaign is not None and city is not None and old is not None  # foreign keys
     current = stage_of(session, campaign).key == request.stage_key
-    return Reconfirmation(request, signer, campaign, city, old, current)
+    return Reconfirmation(request, signer, campaign, city, old, current, expires)
+
+
+def follow_path(found: Reconfirmation, rest: str = "/letter") -> str:
+    """Where the signer follows the re-confirmed letter (``rest=""``: the campaign's page): under the campaign's
+    action link, a capability for this signer and campaign (no login), valid as long as the re-confirm link."""
+    from advocacy.campaigns.inbox import action_path
+
+    return action_path(found.signer.id or 0, found.campaign.id or 0, found.expires, rest)
 
 
 def reconfirm(session: Session, token: str) -> Letter:

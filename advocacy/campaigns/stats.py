@@ -11,16 +11,23 @@ from sqlmodel import Session, col, select
 
 from advocacy.campaigns import audience
 from advocacy.campaigns.alerts import plan_of, runs_of
-from advocacy.campaigns.console_models import AlertRun, CampaignPlan, CampaignStage, LetterReview, ReviewStatus
+from advocacy.campaigns.console_models import AlertRun, CampaignPlan, CampaignStage
 from advocacy.campaigns.deadlines import format_deadline, time_left
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.service import Stage, bill_of, stage_of
 from advocacy.campaigns.stale import out_of_date_letters, stages_of
 from advocacy.db import utcnow
 from advocacy.directory.models import Bill, City
-from advocacy.letters.models import Delivery, DeliveryStatus, Letter
+from advocacy.letters.models import DELIVERY_LABELS, LETTER_LABELS, Delivery, DeliveryStatus, Letter, LetterStatus
 
 PROBLEM_DELIVERIES = (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.DROPPED)
+#: Deliveries a person completes (the Position Letter Portal, or paper), in the order the staff page lists them.
+BY_A_PERSON = (
+    DeliveryStatus.PORTAL_PENDING,
+    DeliveryStatus.PORTAL_SUBMITTED,
+    DeliveryStatus.MAIL_PENDING,
+    DeliveryStatus.MAILED,
+)
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,32 @@ class CampaignStats:
     seconds_left: int | None
     out_of_date: list[tuple[Letter, str]] = field(default_factory=list)
     stages: list[CampaignStage] = field(default_factory=list)
-    pending_reviews: int = 0
+    pending_reviews: int = 0  # letters awaiting approval
+    # Portal and mail deliveries by status (people submit or mail them), and the letters still waiting for one.
+    by_a_person: dict[str, int] = field(default_factory=dict)
+    waiting_for_a_person: list[tuple[int, str, str]] = field(default_factory=list)  # (letter id, city, status)
+
+    @property
+    def by_a_person_rows(self) -> list[tuple[str, str, int]]:
+        """``(status, label, count)`` of portal and mail deliveries, for the staff page."""
+        return [
+            (status.value, DELIVERY_LABELS[status], self.by_a_person[status.value])
+            for status in BY_A_PERSON
+            if self.by_a_person.get(status.value)
+        ]
 
     @property
     def letters_total(self) -> int:
         return sum(self.letters_by_status.values())
+
+    @property
+    def letter_rows(self) -> list[tuple[str, str, int]]:
+        """``(status, label, count)`` in the order a letter moves through them, for the staff page."""
+        return [
+            (status.value, LETTER_LABELS[status], self.letters_by_status[status.value])
+            for status in LetterStatus
+            if self.letters_by_status.get(status.value)
+        ]
 
 
 def campaign_stats(session: Session, campaign: Campaign, now: datetime | None = None) -> CampaignStats:
@@ -77,6 +105,7 @@ def campaign_stats(session: Session, campaign: Campaign, now: datetime | None = 
     names = {c.id: c.name for c in session.exec(select(City).where(col(City.id).in_(acted))).all()} if acted else {}
     runs = runs_of(session, campaign_id)
     city_names = _city_names(session, campaign_id)
+    by_a_person, waiting = _by_a_person(session, campaign_id, city_names)
     return CampaignStats(
         campaign=campaign,
         bill=bill,
@@ -97,14 +126,35 @@ def campaign_stats(session: Session, campaign: Campaign, now: datetime | None = 
             for letter in out_of_date_letters(session, campaign_id, stage.key)
         ],
         stages=stages_of(session, campaign_id),
-        pending_reviews=int(
-            session.execute(
-                select(func.count(col(LetterReview.id))).where(
-                    LetterReview.campaign_id == campaign_id, LetterReview.status == ReviewStatus.PENDING
-                )
-            ).scalar_one()
-        ),
+        pending_reviews=by_status.get(LetterStatus.AWAITING_APPROVAL.value, 0),
+        by_a_person=by_a_person,
+        waiting_for_a_person=waiting,
     )
+
+
+def _by_a_person(
+    session: Session, campaign_id: int, city_names: dict[int, str]
+) -> tuple[dict[str, int], list[tuple[int, str, str]]]:
+    """Portal and mail deliveries of the campaign's current letters (superseded ones are history) by status, and
+    the letters whose portal submission or mailing is still to do."""
+    rows = session.execute(
+        select(Delivery.status, Letter.id, Letter.city_id)
+        .join(Letter, col(Letter.id) == Delivery.letter_id)
+        .where(
+            Letter.campaign_id == campaign_id,
+            Letter.status != LetterStatus.SUPERSEDED,
+            col(Delivery.status).in_(BY_A_PERSON),
+        )
+        .order_by(col(Letter.id))
+    ).all()
+    counts: dict[str, int] = {}
+    waiting = []
+    for raw, letter_id, city_id in rows:
+        status = DeliveryStatus(raw)
+        counts[status.value] = counts.get(status.value, 0) + 1
+        if status in (DeliveryStatus.PORTAL_PENDING, DeliveryStatus.MAIL_PENDING):
+            waiting.append((int(letter_id), city_names.get(int(city_id), ""), DELIVERY_LABELS[status]))
+    return counts, waiting[:200]
 
 
 def _city_names(session: Session, campaign_id: int) -> dict[int, str]:

@@ -3,7 +3,9 @@ city's own delegation, a whole chamber, the Governor), and which one a city's le
 
 Each city gets one variant per group, chosen by a stable hash of campaign and city: the same city always gets the
 same text (a preview matches the letter), while across cities the variants are spread evenly, so a committee does
-not receive four hundred identical letters. A group without variants uses the campaign's file template.
+not receive four hundred identical letters. The letter's main document takes the variant of its addressee's group
+(``primary_group``; the campaign's file template when that group has none). A group with a variant that reads
+differently gets a document of its own, addressed to its people; a group without variants gets the main document.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ the campaign active, records its first stage and queues the launch alert.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from sqlmodel import Session, col, select
@@ -26,7 +26,7 @@ from advocacy.campaigns.models import Campaign, CampaignStatus, Position, Target
 from advocacy.campaigns.service import CampaignError, bill_of, create_campaign, get_campaign, stage_of
 from advocacy.db import utcnow
 from advocacy.directory.models import Bill, City, Division
-from advocacy.letters.document import KINDS, TemplateError, render_letter_html
+from advocacy.letters.document import KINDS
 
 STEPS = ("bill", "letter", "targets", "audience", "deadline", "preview")
 STEP_TITLES = {
@@ -312,27 +312,30 @@ def preview(session: Session, campaign_id: int, user: User, city_id: int | None 
     result.recipient_count, result.placeholders = len(recipients), draft.placeholders
     if draft.document is None:
         return result
-    # Groups whose letters use the same text are shown once (without variants every group reads the file template).
-    shown: dict[int | None, GroupPreview] = {}
+    # Each group with a variant of its own gets its own letter (its own addressee block, as the letters package
+    # sends it); every other group gets the main letter, shown once.
+    own = {extra.group: extra for extra in draft.documents}
+    main = variants.choose(session, campaign, city.id or 0, variants.primary_group(campaign, draft.stage))
+    shown: dict[str, GroupPreview] = {}
     for route in variants.route(session, campaign, city.id or 0, list(recipients)):
-        choice = route.choice
-        key = choice.version.id if choice else None
+        extra = own.get(route.group.value)
+        choice = route.choice if extra is not None else main
+        key = route.group.value if extra is not None else ""
         names = [getattr(r, "name", "") for r in route.recipients]
         if key in shown:
             shown[key].label += f"; {GROUP_LABELS.get(route.group, route.group.value).lower()}"
             shown[key].recipients += names
             continue
-        document = replace(draft.document, template_source=choice.version.source if choice else None)
         label = (
             f"{choice.template.name}, version {choice.version.number}"
             if choice
             else (f"File template ({campaign.letter_kind})")
         )
         item = shown[key] = GroupPreview(route.group, GROUP_LABELS.get(route.group, route.group.value), names, label)
-        try:
-            item.html = render_letter_html(document)
-        except TemplateError as exc:
-            item.error = str(exc)
+        if extra is not None:
+            item.html, item.error = extra.html, extra.error
+        else:
+            item.html, item.error = draft.html, "" if draft.html else draft.template_error
         result.groups.append(item)
     return result
 

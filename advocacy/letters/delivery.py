@@ -4,6 +4,12 @@ Each step reads the letter's status and returns quietly when its work is done (a
 and the letter's version column makes a step that lost a race to another worker roll back instead of moving twice.
 Deliveries are marked ``sending`` and committed before the provider call, ``accepted`` with its message id after;
 a crash in between leaves them ``sending`` and the sweep hands them to a new attempt once they are stale.
+
+Most letters are one document: one PDF, one provider call. A letter whose recipients include a target group with a
+message variant of its own has a further document per such group (``LetterDocumentFile``), rendered in the same
+step and committed with the main one; delivery then makes one call per document (attachments are per message),
+each with its recipients and the copy for the city's records, and commits each document's outcome before the next
+call, so a retry or a sweep nudge sends only the documents still waiting.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -22,17 +29,20 @@ from advocacy.accounts.models import Role, User
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.service import Stage
 from advocacy.db import utcnow
-from advocacy.directory.models import Bill, City, Committee
+from advocacy.directory.models import Bill, City, Committee, Legislator
 from advocacy.letters.compose import (
     CopyLine,
+    GroupDocument,
     build_document,
     california_date,
+    group_documents,
     official_name,
     pdf_filename,
     regional_managers,
     storage_path,
 )
 from advocacy.letters.document import LetterDocument, TemplateError, render_letter_pdf
+from advocacy.letters.documents import files_of
 from advocacy.letters.models import (
     ACCEPTED_OR_LATER,
     IN_FLIGHT,
@@ -40,6 +50,7 @@ from advocacy.letters.models import (
     Delivery,
     DeliveryStatus,
     Letter,
+    LetterDocumentFile,
     LetterStatus,
 )
 from advocacy.letters.service import _move, enqueue_deliver, enqueue_render
@@ -49,6 +60,15 @@ from advocacy.settings import get_settings
 log = logging.getLogger("advocacy.letters")
 
 RECIPIENT_TOKEN = "-recipient-"  # noqa: S105  (replaced per personalization: SendGrid substitutions)
+
+
+@dataclass
+class Batch:
+    """One provider call: the claimed deliveries of one document and the message that carries it."""
+
+    document: str  # "" the main document, else its target group
+    claim: list[Delivery]
+    email: Email
 
 
 class RetryLater(Exception):
@@ -148,7 +168,12 @@ def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = N
     deliveries = deliveries_of(session, letter_id)
     loaded = _load(session, letter)
     try:
-        pdf = render_letter_pdf(letter_document(session, letter, deliveries, loaded))
+        main = letter_document(session, letter, deliveries, loaded)
+        pdf = render_letter_pdf(main)
+        # The common letter has no further document: no query, no rendering here.
+        extras = [
+            (item, render_letter_pdf(item.document)) for item in _group_documents(session, deliveries, loaded, main)
+        ]
     except (TemplateError, ValueError) as exc:  # the template or the seal is broken: retrying cannot help
         _fail_letter(session, letter, f"The letter could not be rendered: {exc}")
         return False
@@ -156,30 +181,64 @@ def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = N
     # One file per rendering: a worker that loses the race below never overwrites the winner's file.
     relative = f"letters/{letter.city_id}/{letter.id}-{digest[:16]}.pdf"
     _write_atomically(relative, pdf)
+    files = [_store_document(letter, item, data) for item, data in extras]
     now = utcnow()
     claim = _claimable(deliveries, now) if mailer is not None else []
     # Built before the letter changes, so its queries find nothing to flush: one UPDATE of the letter, at commit.
-    email = letter_email(session, letter, claim, pdf=pdf, loaded=loaded) if claim else None
+    pdfs = {"": pdf, **{item.group: data for item, data in extras}}
+    batches = _batches(session, letter, claim, deliveries, pdfs, loaded) if claim else []
     letter.pdf_path, letter.pdf_sha256 = relative, digest
     letter.rendered_at = letter.next_step_at = now
     _move(letter, LetterStatus.RENDERED)
     session.add(letter)
+    session.add_all(files)
     _claim(session, letter, claim)
     try:
         session.commit()
-    except StaleDataError:
-        session.rollback()  # another worker rendered it first; its file stays (it may be this very file)
+    except (StaleDataError, IntegrityError):
+        # Another worker rendered it first; its files stay (they may be these very files).
+        session.rollback()
         session.refresh(letter)
-        if letter.pdf_path != relative:
-            storage_path(relative).unlink(missing_ok=True)
+        kept = {letter.pdf_path, *(f.pdf_path for f in files_of(session, letter_id))}
+        for path in [relative, *(f.pdf_path for f in files)]:
+            if path not in kept:
+                storage_path(path).unlink(missing_ok=True)
         return False
     if mailer is None:
         return True
-    if email is None:  # nothing to e-mail (portal deliveries only): the letter settles now
+    if not batches:  # nothing to e-mail (portal or mail deliveries only): the letter settles now
         _settle(session, letter, deliveries)
         return False
-    _send(session, letter, deliveries, claim, email, mailer)
+    _send(session, letter, deliveries, batches, mailer)
     return False
+
+
+def _group_documents(
+    session: Session, deliveries: list[Delivery], loaded: Loaded, main: LetterDocument
+) -> list[GroupDocument]:
+    """The further documents the letter's deliveries call for (their groups were set when it was queued)."""
+    if not any(d.document for d in deliveries):
+        return []
+    ids = [d.legislator_id for d in deliveries if d.document and d.legislator_id]
+    people = {m.id: m for m in session.exec(select(Legislator).where(col(Legislator.id).in_(ids))).all()} if ids else {}
+    members: dict[str, list[tuple[str, Legislator | None]]] = {}
+    for d in deliveries:
+        if d.document:
+            members.setdefault(d.document, []).append((d.name, people.get(d.legislator_id)))
+    return group_documents(session, main, members, campaign=loaded.campaign, city=loaded.city, stage=loaded.stage)
+
+
+def _store_document(letter: Letter, item: GroupDocument, pdf: bytes) -> LetterDocumentFile:
+    digest = hashlib.sha256(pdf).hexdigest()
+    relative = f"letters/{letter.city_id}/{letter.id}-{item.group}-{digest[:16]}.pdf"
+    _write_atomically(relative, pdf)
+    return LetterDocumentFile(
+        letter_id=letter.id or 0,
+        target_group=item.group,
+        template_version_id=item.template_version_id,
+        pdf_path=relative,
+        pdf_sha256=digest,
+    )
 
 
 def _write_atomically(relative: str, data: bytes) -> None:
@@ -212,7 +271,7 @@ def _fail_letter(session: Session, letter: Letter, reason: str) -> None:
 
 
 def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
-    """Send every e-mail delivery not yet accepted in ONE provider call, then settle the letter's status.
+    """Send every e-mail delivery not yet accepted, in ONE provider call per document, then settle the letter.
 
     The step for retries and sweep nudges (``render_letter`` delivers a fresh letter itself). Raises
     ``RetryLater`` when the provider asks to try again and attempts remain.
@@ -229,14 +288,46 @@ def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
         if not any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in deliveries):
             _settle(session, letter, deliveries)
         return
-    email = letter_email(session, letter, claim)  # built before the claim: a failure here leaves them pending
+    # Built before the claim: a failure here leaves them pending.
+    batches = _batches(session, letter, claim, deliveries)
     _claim(session, letter, claim)
     try:
         session.commit()
     except StaleDataError:
         session.rollback()  # another worker claimed this letter's deliveries first
         return
-    _send(session, letter, deliveries, claim, email, mailer)
+    _send(session, letter, deliveries, batches, mailer)
+
+
+def _batches(
+    session: Session,
+    letter: Letter,
+    claim: list[Delivery],
+    deliveries: list[Delivery],
+    pdfs: dict[str, bytes] | None = None,
+    loaded: Loaded | None = None,
+) -> list[Batch]:
+    """One message per document among the claimed deliveries (of the letter's ``deliveries``): the main document
+    first. ``pdfs`` holds documents just rendered (by group, "" for the main one); the others are read from
+    storage."""
+    pdfs = pdfs or {}
+    groups = list(dict.fromkeys(d.document for d in sorted(claim, key=lambda d: d.document != "")))
+    if groups == [""]:  # the common letter: one document, read as before
+        return [Batch("", claim, letter_email(session, letter, claim, pdf=pdfs.get(""), loaded=loaded))]
+    loaded = loaded or _load(session, letter)
+    stored = {f.target_group: f for f in files_of(session, letter.id or 0)} if set(groups) - set(pdfs) else {}
+    batches = []
+    for group in groups:
+        pdf = pdfs.get(group)
+        if pdf is None and group:
+            if group not in stored:
+                raise RuntimeError(f"letter {letter.id} has no stored document for {group!r}")
+            pdf = storage_path(stored[group].pdf_path).read_bytes()
+        mine = [d for d in claim if d.document == group]
+        addressed = [d.name for d in deliveries if d.document == group] if group else []
+        email = letter_email(session, letter, mine, pdf=pdf, loaded=loaded, document=group, addressed=addressed)
+        batches.append(Batch(group, mine, email))
+    return batches
 
 
 def _claimable(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
@@ -262,25 +353,44 @@ def _claim(session: Session, letter: Letter, claim: list[Delivery]) -> None:
             _move(delivery, DeliveryStatus.SENDING)
         delivery.attempts += 1
         session.add(delivery)
-    letter.send_attempts += 1
+    letter.send_attempts += len({d.document for d in claim})  # one provider call per document
     letter.next_step_at = now
     session.add(letter)
 
 
-def _send(
-    session: Session, letter: Letter, deliveries: list[Delivery], claim: list[Delivery], email: Email, mailer: Mailer
-) -> None:
-    """The provider call for claimed deliveries, then the letter settles (or waits for a retry)."""
-    try:
-        message_id = mailer.send(email)
-    except MailError as exc:
-        _after_failure(session, letter, claim, exc)
-        return
-    for delivery in claim:
-        _move(delivery, DeliveryStatus.ACCEPTED)
-        delivery.message_id, delivery.error = message_id, ""
-        session.add(delivery)
-    _settle(session, letter, deliveries)
+def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches: list[Batch], mailer: Mailer) -> None:
+    """The provider call of each document's claimed deliveries, then the letter settles (or waits for a retry).
+
+    Each document's outcome is committed before the next document's call: a crash or a retry then repeats only
+    what was not yet accepted."""
+    retry: RetryLater | None = None
+    refused: list[str] = []
+    for index, batch in enumerate(batches):
+        try:
+            message_id = mailer.send(batch.email)
+        except MailError as exc:
+            delay = _after_failure(session, letter, batch.claim, exc)
+            if delay is None:
+                refused.append(letter.error)
+            elif retry is None or delay > retry.delay_ms:
+                retry = RetryLater(exc.reason, delay)
+        else:
+            for delivery in batch.claim:
+                _move(delivery, DeliveryStatus.ACCEPTED)
+                delivery.message_id, delivery.error = message_id, ""
+                session.add(delivery)
+        if index < len(batches) - 1:
+            session.commit()
+    if retry is not None:
+        letter.next_step_at = utcnow() + timedelta(milliseconds=retry.delay_ms)
+        session.add(letter)
+        session.commit()
+    else:
+        _settle(session, letter, deliveries)
+    for reason in refused:
+        alert_staff(session, letter, reason)
+    if retry is not None:
+        raise retry
 
 
 def backoff_ms(attempt: int, retry_after: float | None) -> int:
@@ -292,26 +402,26 @@ def backoff_ms(attempt: int, retry_after: float | None) -> int:
     return int(delay)
 
 
-def _after_failure(session: Session, letter: Letter, claim: list[Delivery], exc: MailError) -> None:
-    attempts = letter.send_attempts
+def _after_failure(session: Session, letter: Letter, claim: list[Delivery], exc: MailError) -> int | None:
+    """Record a failed call for one document's deliveries (the caller commits): back to pending with the backoff
+    delay returned while attempts remain, else failed for good (None; ``letter.error`` holds the reason)."""
+    # The calls made for this document (each document's message is attempted on its own).
+    attempts = max(d.attempts for d in claim)
     if exc.retryable and attempts < get_settings().letter_max_send_attempts:
         delay = backoff_ms(attempts, exc.retry_after)
         for delivery in claim:
             _move(delivery, DeliveryStatus.PENDING)
             delivery.error = f"Attempt {attempts}: {exc.reason}. Trying again in {delay / 1000:.0f} s."
             session.add(delivery)
-        letter.next_step_at = utcnow() + timedelta(milliseconds=delay)
-        session.add(letter)
-        session.commit()
-        raise RetryLater(exc.reason, delay)
+        return delay
     reason = exc.reason if not exc.retryable else f"Gave up after {attempts} attempts: {exc.reason}"
     for delivery in claim:
         _move(delivery, DeliveryStatus.FAILED)
         delivery.error = reason
         session.add(delivery)
     letter.error = reason
-    _settle(session, letter, deliveries_of(session, letter.id or 0))
-    alert_staff(session, letter, reason)
+    session.add(letter)
+    return None
 
 
 def _settle(session: Session, letter: Letter, deliveries: list[Delivery]) -> None:
@@ -341,9 +451,19 @@ def sender_name(signer: User | None, city: City) -> str:
 
 
 def letter_email(
-    session: Session, letter: Letter, claim: list[Delivery], *, pdf: bytes | None = None, loaded: Loaded | None = None
+    session: Session,
+    letter: Letter,
+    claim: list[Delivery],
+    *,
+    pdf: bytes | None = None,
+    loaded: Loaded | None = None,
+    document: str = "",
+    addressed: list[str] | None = None,
 ) -> Email:
-    """One message: a personalization per recipient (custom args name letter and delivery), one for the copies."""
+    """One message: a personalization per recipient (custom args name letter and delivery), one for the copies.
+
+    ``document`` names a further document (its target group; "" for the main one): ``pdf`` is then that
+    document's, and the message says whom it is addressed to (``addressed``: its recipients' names)."""
     settings = get_settings()
     loaded = loaded or _load(session, letter)
     bill = loaded.bill
@@ -358,13 +478,15 @@ def letter_email(
             "signer": signer,
             "recipient": RECIPIENT_TOKEN,
             "committee": loaded.stage.committee,
+            "addressed_to": _addressed_to(addressed or []),
         },
     )
+    extra_args = {"document": document} if document else {}
     personalizations = [
         Personalization(
             to=[Address(d.email, d.name)],
             substitutions={RECIPIENT_TOKEN: d.name},
-            custom_args={"letter_id": str(letter.id), "delivery_id": str(d.id)},
+            custom_args={"letter_id": str(letter.id), "delivery_id": str(d.id), **extra_args},
         )
         for d in claim
     ]
@@ -376,7 +498,7 @@ def letter_email(
             to=[copy_to],
             cc=copies,
             substitutions={RECIPIENT_TOKEN: "Copy for the city's records"},
-            custom_args={"letter_id": str(letter.id), "copy": "1"},
+            custom_args={"letter_id": str(letter.id), "copy": "1", **extra_args},
         )
     )
     if pdf is None:
@@ -388,9 +510,15 @@ def letter_email(
         html=html,
         personalizations=personalizations,
         reply_to=Address(signer.email, signer.name) if signer else None,
-        attachments=[Attachment(pdf_filename(bill, loaded.city, loaded.campaign), pdf)],
+        attachments=[Attachment(pdf_filename(bill, loaded.city, loaded.campaign, document), pdf)],
         categories=["position-letter"],
     )
+
+
+def _addressed_to(names: list[str]) -> str:
+    if len(names) > 4:
+        return f"{', '.join(names[:3])} and {len(names) - 3} other legislators"
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else (names[0] if names else "")
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -73,6 +73,9 @@ class Addressee:
     role_line: str  # "Chair, Assembly Committee on Local Government"
     address_lines: list[str]  # Capitol address lines
     salutation: str  # "Dear Chair Carrillo:"
+    # Further people the letter is addressed to, each a name and its role line, printed under the first (a letter to
+    # the city's Assembly member and Senator at once).
+    also: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

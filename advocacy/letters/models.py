@@ -22,7 +22,10 @@ LOCAL_NOTE_MAX = 1500
 
 
 class LetterStatus(StrEnum):
-    DRAFT = "draft"  # prepared by an official who may not sign; waits for a signer
+    DRAFT = "draft"  # prepared by an official who may not sign (or returned by league staff); waits for a signer
+    # A signer pressed Send in a campaign with the approval queue: league staff approve it (queued) or return it
+    # with a comment (draft again). Nothing is rendered or sent meanwhile, so it is not in flight.
+    AWAITING_APPROVAL = "awaiting_approval"
     QUEUED = "queued"  # a signer pressed Send; render_letter is due
     RENDERED = "rendered"  # PDF stored; deliver_letter is due
     SENT = "sent"  # every e-mail accepted by the provider
@@ -42,17 +45,22 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # refused by the provider, or retries exhausted (see Delivery.error)
     PORTAL_PENDING = "portal_pending"  # a person must upload the packet to the Position Letter Portal
     PORTAL_SUBMITTED = "portal_submitted"
+    MAIL_PENDING = "mail_pending"  # a person must print the packet and mail it to the committee
+    MAILED = "mailed"
 
 
 class Channel(StrEnum):
     EMAIL = "email"
     PORTAL = "portal"  # the Legislature's Position Letter Portal (no API: a person submits, DOMAIN.md §1.3)
+    MAIL = "mail"  # on paper: a committee whose letter rule accepts only mail (DOMAIN.md §1.2)
 
 
 L, D = LetterStatus, DeliveryStatus
 
 LETTER_MOVES: dict[LetterStatus, frozenset[LetterStatus]] = {
-    L.DRAFT: frozenset({L.QUEUED, L.SUPERSEDED}),
+    L.DRAFT: frozenset({L.QUEUED, L.AWAITING_APPROVAL, L.SUPERSEDED}),
+    # Staff approve (queued, as if the signer had pressed Send just then) or return it with a comment (draft).
+    L.AWAITING_APPROVAL: frozenset({L.QUEUED, L.DRAFT, L.SUPERSEDED}),
     L.QUEUED: frozenset({L.RENDERED, L.FAILED}),
     L.RENDERED: frozenset({L.SENT, L.PARTIALLY_SENT, L.FAILED}),
     # A bounce reported after "sent" can make a letter partially sent; nothing else moves back.
@@ -75,11 +83,21 @@ DELIVERY_MOVES: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     D.FAILED: frozenset(),
     D.PORTAL_PENDING: frozenset({D.PORTAL_SUBMITTED}),
     D.PORTAL_SUBMITTED: frozenset(),
+    D.MAIL_PENDING: frozenset({D.MAILED}),
+    D.MAILED: frozenset(),
+}
+
+#: The status a delivery starts in, by channel: e-mails wait for a worker, portal and mail deliveries for a person.
+FIRST_STATUS: dict[Channel, DeliveryStatus] = {
+    Channel.EMAIL: D.PENDING,
+    Channel.PORTAL: D.PORTAL_PENDING,
+    Channel.MAIL: D.MAIL_PENDING,
 }
 
 #: How pages, the API and the live status poller say each status to a person.
 LETTER_LABELS: dict[LetterStatus, str] = {
     L.DRAFT: "Draft: waiting for a signature",
+    L.AWAITING_APPROVAL: "Held for league review",
     L.QUEUED: "Queued: the PDF is being made",
     L.RENDERED: "PDF ready: sending",
     L.SENT: "Sent",
@@ -98,9 +116,12 @@ DELIVERY_LABELS: dict[DeliveryStatus, str] = {
     D.FAILED: "Not sent",
     D.PORTAL_PENDING: "To submit on the Position Letter Portal",
     D.PORTAL_SUBMITTED: "Submitted on the Position Letter Portal",
+    D.MAIL_PENDING: "To print and mail",
+    D.MAILED: "Mailed",
 }
 
-#: Letters a worker still has to move forward (the sweep looks for them).
+#: Letters a worker still has to move forward (the sweep looks for them). A letter awaiting approval waits for a
+#: person, not a worker: the sweep leaves it alone.
 IN_FLIGHT = frozenset({L.QUEUED, L.RENDERED})
 #: E-mail deliveries the provider has taken, whatever happened next.
 ACCEPTED_OR_LATER = frozenset({D.ACCEPTED, D.DELIVERED, D.DEFERRED, D.BOUNCED, D.DROPPED})
@@ -116,7 +137,7 @@ class Letter(SQLModel, table=True):
     stage: str = Field(max_length=160)
     committee_id: int | None = Field(default=None, foreign_key="committee.id", index=True)
     bill_version_date: date | None = None
-    status: LetterStatus = Field(default=LetterStatus.DRAFT, max_length=16, index=True)
+    status: LetterStatus = Field(default=LetterStatus.DRAFT, max_length=20, index=True)
     status_changed_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     local_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     prepared_by_id: int = Field(foreign_key="user.id", index=True)
@@ -168,6 +189,25 @@ class Delivery(SQLModel, table=True):
     receipt_number: str = Field(default="", max_length=80, description="Position Letter Portal receipt")
     submitted_by_id: int | None = Field(default=None, foreign_key="user.id")
     submitted_at: NaiveDatetime | None = None
+    mailed_on: date | None = Field(default=None, description="the day a person mailed the packet (mail channel)")
+    # "" for the letter's main document (Letter.pdf_path); else the target group whose own document this recipient
+    # gets, because that group's message variant reads differently (a LetterDocumentFile of the letter).
+    document: str = Field(default="", max_length=24)
+
+
+class LetterDocumentFile(SQLModel, table=True):
+    """A letter's further document: the letter as written to one target group whose message variant differs from
+    the main document's (Letter.pdf_path), rendered in the same step, on the same letterhead, date and signature."""
+
+    __table_args__ = (UniqueConstraint("letter_id", "target_group", name="uq_letter_document_group"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    letter_id: int = Field(foreign_key="letter.id", index=True)
+    target_group: str = Field(max_length=24, description="a campaigns.models.TargetGroup value")
+    template_version_id: int | None = Field(default=None, foreign_key="lettertemplateversion.id")
+    pdf_path: str = Field(max_length=300, description="relative to settings.storage_dir")
+    pdf_sha256: str = Field(max_length=64)
+    created_at: NaiveDatetime = Field(default_factory=utcnow)
 
 
 class IdempotencyKey(SQLModel, table=True):

@@ -1,8 +1,12 @@
 """Who a letter goes to, and why, computed from the data: committee, author, the city's own legislators, Governor.
 
 Each person appears once however many reasons name them (the author often sits on the committee); the reasons are
-joined. A committee that takes letters only through the Position Letter Portal gets a portal delivery, and its
-members are still e-mailed one by one, because committee staff do not pass letters on (DOMAIN.md §1.7).
+joined. The committee itself is written to the way its letter rule says (staff keep one per committee on the console:
+e-mail, the Position Letter Portal, or mail); without a rule, the directory's ``letter_channel`` decides. Its members
+are still e-mailed one by one, because committee staff do not pass letters on (DOMAIN.md §1.7).
+
+A recipient in a target group whose message variant reads differently from the letter's main document gets a
+document of its own (``Recipient.document``, the group); everyone else gets the main document.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from advocacy.settings import get_settings
 
 # The Governor's published mailing address (gov.ca.gov/contact), used in the addressee block only.
 GOVERNOR_ADDRESS_LINES = ["1021 O Street, Suite 9000", "Sacramento, CA 95814"]
+# The Legislature's building (the Capitol Annex's offices): a letter to several members, a chamber or a committee.
+LEGISLATURE_ADDRESS_LINES = ["1021 O Street", "Sacramento, CA 95814"]
 _ROLE_ORDER = {CommitteeRole.CHAIR.value: 0, CommitteeRole.VICE_CHAIR.value: 1}
 
 
@@ -36,6 +42,8 @@ class Recipient:
     # How the letter's cc block names this person beside their name ("author", "Assembly District 7"); committee
     # members without another reason are covered by one "Members, <committee>" line.
     cc_notes: list[str] = field(default_factory=list)
+    # "" for the letter's main document; else the target group whose own document (its own variant) this one gets.
+    document: str = ""
 
     @property
     def reason(self) -> str:
@@ -83,9 +91,8 @@ def compute_recipients(session: Session, campaign: Campaign, bill: Bill, city: C
         )
     if TargetGroup.COMMITTEE in targets and stage.committee is not None:
         committee = stage.committee
-        portal = _committee_delivery(committee)
-        if portal is not None:
-            found[portal.key] = portal
+        inbox = _committee_delivery(session, committee)
+        found[inbox.key] = inbox
         for legislator, role in _ordered_members(session, committee):
             add_legislator(legislator, f"{role_label(role)}, {committee_short_name(committee)}")
     if TargetGroup.AUTHOR in targets and bill.author_id:
@@ -103,37 +110,55 @@ def compute_recipients(session: Session, campaign: Campaign, bill: Bill, city: C
                     own_legislator_reason(legislator, member.share),
                     f"{legislator.chamber} District {legislator.district}",
                 )
-    # Campaign console hook: targets computed there (every member of a chamber).
-    from advocacy.campaigns.letter_hooks import extra_recipients
+    # Campaign console hooks: targets computed there (every member of a chamber), and which recipients' groups
+    # have a message variant of their own (they get their own document).
+    from advocacy.campaigns.letter_hooks import document_groups, extra_recipients
 
     for extra in extra_recipients(session, campaign, list(found.values())):
         found[extra.key] = extra
     ordered = list(found.values())
+    groups = document_groups(session, campaign, city.id or 0, stage, ordered)
     for index, recipient in enumerate(ordered):
         recipient.sort_order = index
+        recipient.document = groups.get(recipient.key, "")
     return ordered
 
 
-def _committee_delivery(committee: Committee) -> Recipient | None:
-    """The committee itself as a recipient: its inbox when it takes e-mail, else a Position Letter Portal packet."""
-    name = committee.full_name
+def _committee_delivery(session: Session, committee: Committee) -> Recipient:
+    """The committee itself as a recipient, on the channel its letter rule names (console hook), else on the one
+    the directory's ``letter_channel`` names: its inbox, a Position Letter Portal packet, or a packet to mail."""
+    from advocacy.campaigns.letter_hooks import committee_channels
+
     reason = f"Committee now hearing the bill ({committee_short_name(committee)})"
-    if committee.letter_channel != "portal_only" and committee.email:
-        return Recipient(
-            key=f"committee:{committee.id}",
-            channel=Channel.EMAIL,
-            name=name,
-            email=committee.email,
-            reasons=[reason],
-            committee=committee,
+    rule = committee_channels(session, committee.id or 0)
+    if rule is None:
+        if committee.letter_channel != "portal_only" and committee.email:
+            return _committee_recipient(committee, Channel.EMAIL, reason)
+        how = "takes letters only through" if committee.letter_channel == "portal_only" else "publishes no inbox; use"
+        return _committee_recipient(committee, Channel.PORTAL, f"{reason}: {how} the Position Letter Portal")
+    # The rule staff keep: e-mail when it is accepted and an inbox is known (nothing for a person to do), else the
+    # portal, else paper. Never two channels: each would put the letter in the committee's file again.
+    if rule.email and committee.email:
+        return _committee_recipient(committee, Channel.EMAIL, f"{reason}: takes letters by e-mail (committee rule)")
+    if rule.portal:
+        return _committee_recipient(
+            committee, Channel.PORTAL, f"{reason}: takes letters through the Position Letter Portal (committee rule)"
         )
-    how = "takes letters only through" if committee.letter_channel == "portal_only" else "publishes no inbox; use"
+    if rule.mail:
+        return _committee_recipient(committee, Channel.MAIL, f"{reason}: takes letters only by mail (committee rule)")
+    # E-mail only, and no inbox on file: the delivery fails visibly at once, for staff to fix the directory.
+    return _committee_recipient(
+        committee, Channel.EMAIL, f"{reason}: takes letters only by e-mail, but no committee address is on file"
+    )
+
+
+def _committee_recipient(committee: Committee, channel: Channel, reason: str) -> Recipient:
     return Recipient(
         key=f"committee:{committee.id}",
-        channel=Channel.PORTAL,
-        name=name,
-        email="",
-        reasons=[f"{reason}: {how} the Position Letter Portal"],
+        channel=channel,
+        name=committee.full_name,
+        email=committee.email if channel is Channel.EMAIL else "",
+        reasons=[reason],
         committee=committee,
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
@@ -18,7 +18,8 @@ from advocacy.campaigns.models import Campaign, Position
 from advocacy.csvexport import safe_cell
 from advocacy.directory.models import Bill, City, Committee
 from advocacy.letters.compose import official_name, pdf_filename, storage_path
-from advocacy.letters.models import Channel, Delivery, Letter, LetterStatus
+from advocacy.letters.documents import files_of
+from advocacy.letters.models import Channel, Delivery, Letter, LetterDocumentFile, LetterStatus
 from advocacy.letters.service import LetterError, NotAllowed, is_staff
 
 MAX_ROWS = 5000
@@ -75,6 +76,8 @@ class LetterRecord:
     committee: Committee | None
     signer: User | None
     recipients: list[Delivery]
+    # Further documents (a target group with its own message variant); most letters have none.
+    files: list[LetterDocumentFile] = field(default_factory=list)
 
     @property
     def date(self) -> datetime:
@@ -142,6 +145,7 @@ def _record(session: Session, letter: Letter, campaign: Campaign, bill: Bill) ->
         committee=session.get(Committee, letter.committee_id) if letter.committee_id else None,
         signer=session.get(User, letter.signer_id) if letter.signer_id else None,
         recipients=recipients,
+        files=files_of(session, letter.id or 0),
     )
 
 
@@ -186,28 +190,39 @@ def to_csv(records: list[LetterRecord]) -> str:
                 "; ".join(
                     f"{d.name} <{d.email}> [{d.status.value}]"
                     if d.channel is Channel.EMAIL
-                    else f"{d.name} [portal: {d.status.value}]"
+                    else f"{d.name} [{d.channel.value}: {d.status.value}]"
                     for d in r.recipients
                 ),
                 "; ".join(d.receipt_number for d in r.recipients if d.receipt_number),
-                archive_name(r) if r.letter.pdf_path else "",
-                r.letter.pdf_sha256 or "",
+                "; ".join(name for name, _ in archive_files(r)),
+                "; ".join([r.letter.pdf_sha256 or "", *(f.pdf_sha256 for f in r.files)]) if r.letter.pdf_path else "",
             ]
         )
     return out.getvalue()
 
 
-def archive_name(record: LetterRecord) -> str:
-    return f"pdfs/{record.letter.id}_{pdf_filename(record.bill, record.city, record.campaign)}"
+def archive_name(record: LetterRecord, group: str = "") -> str:
+    return f"pdfs/{record.letter.id}_{pdf_filename(record.bill, record.city, record.campaign, group)}"
+
+
+def archive_files(record: LetterRecord) -> list[tuple[str, str]]:
+    """``(name in the zip, stored path)`` of every document of a rendered letter: the main one first."""
+    if not record.letter.pdf_path:
+        return []
+    return [
+        (archive_name(record), record.letter.pdf_path),
+        *((archive_name(record, f.target_group), f.pdf_path) for f in record.files),
+    ]
 
 
 def to_zip(records: list[LetterRecord]) -> bytes:
-    """``letters.csv`` and every rendered PDF under ``pdfs/``."""
+    """``letters.csv`` and every rendered PDF (each document of each letter) under ``pdfs/``."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("letters.csv", to_csv(records))
         for record in records:
-            path = storage_path(record.letter.pdf_path) if record.letter.pdf_path else None
-            if path is not None and path.is_file():
-                archive.write(path, archive_name(record))
+            for name, relative in archive_files(record):
+                path = storage_path(relative)
+                if path.is_file():
+                    archive.write(path, name)
     return buffer.getvalue()

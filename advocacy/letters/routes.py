@@ -11,11 +11,21 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, URLE
 from litestar.response import Redirect, Template
 
 from advocacy.accounts.auth import PUBLIC, allow
-from advocacy.accounts.models import Role
+from advocacy.accounts.models import Role, User
+from advocacy.campaigns import letter_hooks
+from advocacy.campaigns.links import LINK_PAGE_HEADERS
 from advocacy.campaigns.models import Position
-from advocacy.letters import records, service, webhooks
+from advocacy.letters import documents, paper, records, service, webhooks
 from advocacy.letters.http import DOMAIN_ERRORS, domain_errors, to_http
-from advocacy.letters.models import DELIVERY_LABELS, LETTER_LABELS, LOCAL_NOTE_MAX, LetterStatus
+from advocacy.letters.models import (
+    DELIVERY_LABELS,
+    IN_FLIGHT,
+    LETTER_LABELS,
+    LOCAL_NOTE_MAX,
+    Delivery,
+    Letter,
+    LetterStatus,
+)
 from advocacy.letters.schemas import LetterOut, LetterRequest
 from advocacy.web import CurrentUser, DbSession
 
@@ -33,6 +43,11 @@ class ReceiptForm:
     receipt_number: str = ""
 
 
+@dataclass
+class MailedForm:
+    mailed_on: str = ""
+
+
 def _pdf(data: bytes, filename: str) -> Response[bytes]:
     return Response(
         data,
@@ -45,45 +60,63 @@ def _pdf(data: bytes, filename: str) -> Response[bytes]:
 # Pages
 
 
-def _letter_page(
-    session: DbSession, user: CurrentUser, letter_id: int, *, error: str = "", status_code: int = 200
+def letter_page_template(
+    session: DbSession,
+    user: User,
+    letter_id: int,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    act: str = "",
 ) -> Template:
+    """The letter's status page for ``user``; ``act`` is the base path of the alert link it was opened with (its
+    links, the status poll and the PDF then stay under that path)."""
     with domain_errors():
         page = service.letter_page(session, letter_id, user)
     return Template(
         template_name="pages/letter.html",
         status_code=status_code,
+        headers=LINK_PAGE_HEADERS if act else None,
         context={
             "page": page,
             "error": error,
             "note_max": LOCAL_NOTE_MAX,
             "status_labels": LETTER_LABELS,
             "delivery_labels": DELIVERY_LABELS,
-            "in_flight": page.letter.status in (LetterStatus.QUEUED, LetterStatus.RENDERED),
+            "in_flight": page.letter.status in IN_FLIGHT,
+            "act": act,
         },
     )
+
+
+def status_out(session: DbSession, user: User, letter_id: int, pdf_url: str) -> LetterOut:
+    """What the status page polls (the API's letter, with the PDF's URL on the page's own path)."""
+    with domain_errors():
+        page = service.letter_page(session, letter_id, user)
+    out = LetterOut.build(page.letter, page.deliveries, page.review_comment, page.files)
+    out.pdf_url = pdf_url if page.letter.pdf_path else None
+    return out
 
 
 @get("/letters/{letter_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, include_in_schema=False)
 def letter_page(session: DbSession, user: CurrentUser, letter_id: FromPath[int]) -> Template:
     """The letter's status, live: each recipient's delivery, the PDF, the portal packet. Changes nothing."""
-    return _letter_page(session, user, letter_id)
+    return letter_page_template(session, user, letter_id)
 
 
 @get("/letters/{letter_id:int}/status", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, include_in_schema=False)
 def letter_status(session: DbSession, user: CurrentUser, letter_id: FromPath[int]) -> LetterOut:
     """What the status page polls every two seconds (same shape as the API's letter)."""
-    with domain_errors():
-        page = service.letter_page(session, letter_id, user)
-    out = LetterOut.build(page.letter, page.deliveries)
-    out.pdf_url = f"/letters/{letter_id}/pdf" if page.letter.pdf_path else None
-    return out
+    return status_out(session, user, letter_id, f"/letters/{letter_id}/pdf")
 
 
 @get("/letters/{letter_id:int}/pdf", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, include_in_schema=False)
-def letter_pdf_page(session: DbSession, user: CurrentUser, letter_id: FromPath[int]) -> Response[bytes]:
+def letter_pdf_page(
+    session: DbSession, user: CurrentUser, letter_id: FromPath[int], document: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """The letter's PDF; ``?document=<group>`` for a further document (a target group with its own variant)."""
     with domain_errors():
-        return _pdf(*service.letter_pdf(session, letter_id, user))
+        return _pdf(*service.letter_pdf(session, letter_id, user, document))
 
 
 @post("/letters/{letter_id:int}/send", guards=[allow(Role.OFFICIAL)], sync_to_thread=True, include_in_schema=False)
@@ -97,7 +130,7 @@ def send_draft(
         session.rollback()
         if to_http(exc).status_code == 404:
             raise to_http(exc) from None
-        return _letter_page(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
+        return letter_page_template(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
     return Redirect(path=f"/letters/{letter_id}", status_code=303)
 
 
@@ -123,7 +156,31 @@ def mark_submitted(
         session.rollback()
         if to_http(exc).status_code == 404:
             raise to_http(exc) from None
-        return _letter_page(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
+        return letter_page_template(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
+    return Redirect(path=f"/letters/{letter_id}", status_code=303)
+
+
+@post(
+    "/letters/{letter_id:int}/deliveries/{delivery_id:int}/mailed",
+    guards=[OFFICIALS_AND_STAFF],
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def mark_mailed(
+    session: DbSession,
+    user: CurrentUser,
+    letter_id: FromPath[int],
+    delivery_id: FromPath[int],
+    data: URLEncodedBody[MailedForm],
+) -> Response[Any]:
+    """Record the day a person mailed the packet to a committee that takes letters only on paper."""
+    try:
+        paper.mark_mailed(session, delivery_id, user, data.mailed_on, letter_id=letter_id)
+    except DOMAIN_ERRORS as exc:
+        session.rollback()
+        if to_http(exc).status_code == 404:
+            raise to_http(exc) from None
+        return letter_page_template(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
     return Redirect(path=f"/letters/{letter_id}", status_code=303)
 
 
@@ -228,6 +285,11 @@ def export_zip(
 # JSON API
 
 
+def _out(session: DbSession, letter: Letter, deliveries: list[Delivery]) -> LetterOut:
+    files = documents.letter_files(session, letter, deliveries)
+    return LetterOut.build(letter, deliveries, letter_hooks.review_comment(session, letter), files)
+
+
 @post(
     "/api/v1/campaigns/{campaign_id:int}/letters",
     guards=[allow(Role.OFFICIAL)],
@@ -246,7 +308,7 @@ def api_send(
     press or a second official get the same letter; the answer is 202 and the letter's status follows."""
     with domain_errors():
         letter = service.send_idempotent(session, campaign_id, user, data.local_note if data else None, idempotency_key)
-    return LetterOut.build(letter, service.deliveries_for(session, letter.id or 0))
+    return _out(session, letter, service.deliveries_for(session, letter.id or 0))
 
 
 @get("/api/v1/letters/{letter_id:int}", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, tags=["letters"])
@@ -254,7 +316,7 @@ def api_letter(session: DbSession, user: CurrentUser, letter_id: FromPath[int]) 
     """A letter's status, and every recipient with the reason, channel and delivery status."""
     with domain_errors():
         letter = service.get_letter(session, letter_id, user)
-    return LetterOut.build(letter, service.deliveries_for(session, letter_id))
+    return _out(session, letter, service.deliveries_for(session, letter_id))
 
 
 @get(
@@ -264,10 +326,13 @@ def api_letter(session: DbSession, user: CurrentUser, letter_id: FromPath[int]) 
     tags=["letters"],
     media_type="application/pdf",
 )
-def api_letter_pdf(session: DbSession, user: CurrentUser, letter_id: FromPath[int]) -> Response[bytes]:
-    """The letter's PDF (404 until it is rendered)."""
+def api_letter_pdf(
+    session: DbSession, user: CurrentUser, letter_id: FromPath[int], document: FromQuery[str | None] = None
+) -> Response[bytes]:
+    """The letter's main PDF (404 until it is rendered); ``?document=<group>`` for a further document, as each
+    recipient's ``pdf_url`` in the letter says."""
     with domain_errors():
-        return _pdf(*service.letter_pdf(session, letter_id, user))
+        return _pdf(*service.letter_pdf(session, letter_id, user, document))
 
 
 @get("/api/v1/letters", guards=[OFFICIALS_AND_STAFF], sync_to_thread=True, tags=["letters"])
@@ -283,7 +348,7 @@ def api_letters(
 ) -> list[LetterOut]:
     """The caller's city's letters, newest first (staff: ``city``, or every city), with the records filters."""
     found = _search(session, user, bill, position, status, date_from, date_to, city)
-    return [LetterOut.build(r.letter, r.recipients) for r in found]
+    return [_out(session, r.letter, r.recipients) for r in found]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -326,6 +391,7 @@ route_handlers: list[Any] = [
             letter_pdf_page,
             send_draft,
             mark_submitted,
+            mark_mailed,
             records_page,
             export_csv,
             export_zip,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,9 @@ from advocacy.letters.models import (
 )
 from advocacy.letters.recipients import Recipient
 
+if TYPE_CHECKING:
+    from advocacy.letters.documents import LetterFile
+
 
 class LetterRequest(BaseModel):
     local_note: str = Field("", max_length=LOCAL_NOTE_MAX, description="optional local-impact paragraph")
@@ -35,6 +39,20 @@ class RecipientOut(BaseModel):
     email: str = ""
     error: str = ""
     receipt_number: str = ""
+    mailed_on: date | None = Field(None, description="the day the packet was mailed (mail channel)")
+    document: str = Field(
+        "", description='the document this recipient gets: "" the main one, else the target group it is written to'
+    )
+    pdf_url: str | None = Field(None, description="that document's PDF, once rendered")
+
+
+class DocumentOut(BaseModel):
+    document: str = Field(description='"" for the main document, else the target group it is written to')
+    label: str
+    recipients: int = Field(description="how many recipients get it")
+    pdf_url: str | None = Field(None, description="present once rendered")
+    pdf_sha256: str | None = None
+    template_version_id: int | None = Field(None, description="the staff template version (null: file template)")
 
 
 class BillOut(BaseModel):
@@ -63,10 +81,28 @@ class LetterOut(BaseModel):
     pdf_url: str | None = Field(None, description="present once the PDF is rendered")
     pdf_sha256: str | None
     error: str = ""
+    review_comment: str = Field(
+        "", description="why league staff returned the letter (approval queue), while it is a draft again"
+    )
     recipients: list[RecipientOut]
+    documents: list[DocumentOut] = Field(
+        default_factory=list,
+        description="the letter's documents: the main one, and one per target group with a message variant of its own",
+    )
 
     @classmethod
-    def build(cls, letter: Letter, deliveries: list[Delivery]) -> LetterOut:
+    def build(
+        cls,
+        letter: Letter,
+        deliveries: list[Delivery],
+        review_comment: str = "",
+        files: list[LetterFile] | None = None,
+    ) -> LetterOut:
+        pdf = f"/api/v1/letters/{letter.id}/pdf"
+
+        def url(document: str) -> str | None:
+            return (pdf + (f"?document={document}" if document else "")) if letter.pdf_path else None
+
         return cls(
             id=letter.id or 0,
             campaign_id=letter.campaign_id,
@@ -82,6 +118,7 @@ class LetterOut(BaseModel):
             pdf_url=f"/api/v1/letters/{letter.id}/pdf" if letter.pdf_path else None,
             pdf_sha256=letter.pdf_sha256,
             error=letter.error,
+            review_comment=review_comment,
             recipients=[
                 RecipientOut(
                     name=d.name,
@@ -92,8 +129,22 @@ class LetterOut(BaseModel):
                     email=d.email,
                     error=d.error,
                     receipt_number=d.receipt_number,
+                    mailed_on=d.mailed_on,
+                    document=d.document,
+                    pdf_url=url(d.document),
                 )
                 for d in deliveries
+            ],
+            documents=[
+                DocumentOut(
+                    document=f.document,
+                    label=f.label,
+                    recipients=len(f.recipients),
+                    pdf_url=url(f.document) if f.pdf_path else None,
+                    pdf_sha256=f.pdf_sha256,
+                    template_version_id=f.template_version_id,
+                )
+                for f in files or []
             ],
         )
 
@@ -142,7 +193,8 @@ class CampaignOut(BaseModel):
             ),
             stage=stage.label,
             recipients=[
-                RecipientOut(name=r.name, reason=r.reason, channel=r.channel, email=r.email) for r in recipients or []
+                RecipientOut(name=r.name, reason=r.reason, channel=r.channel, email=r.email, document=r.document)
+                for r in recipients or []
             ],
             letter_id=letter.id if letter else None,
         )

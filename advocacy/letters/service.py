@@ -12,6 +12,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,10 +25,19 @@ from advocacy.campaigns.models import Campaign, CampaignStatus
 from advocacy.campaigns.service import Stage, bill_of, get_campaign, stage_of
 from advocacy.db import after_commit, utcnow
 from advocacy.directory.models import Bill, City
-from advocacy.letters.compose import CopyLine, build_document, california_date, subject_line
+from advocacy.letters.compose import (
+    CopyLine,
+    DocumentPreview,
+    build_document,
+    california_date,
+    preview_documents,
+    subject_line,
+)
 from advocacy.letters.document import LetterDocument, TemplateError, render_letter_html, unfilled_placeholders
 from advocacy.letters.models import (
     DELIVERY_MOVES,
+    FIRST_STATUS,
+    LETTER_LABELS,
     LETTER_MOVES,
     LOCAL_NOTE_MAX,
     Channel,
@@ -39,6 +49,10 @@ from advocacy.letters.models import (
     SignatureRequest,
 )
 from advocacy.letters.recipients import Recipient, compute_recipients
+
+if TYPE_CHECKING:
+    from advocacy.letters.documents import LetterFile
+    from advocacy.letters.paper import MailPacket
 
 log = logging.getLogger("advocacy.letters")
 
@@ -148,6 +162,10 @@ class Draft:
     letter: Letter | None
     can_sign: bool
     signers: list[User] = field(default_factory=list)
+    approval_queue: bool = False  # the campaign holds signed letters for league review before delivery
+    review_comment: str = ""  # why league staff returned the letter, while it is a draft again
+    # Further documents: one per target group whose message variant differs from the main one (usually none).
+    documents: list[DocumentPreview] = field(default_factory=list)
 
 
 def find_letter(session: Session, campaign_id: int, city_id: int, stage_key: str) -> Letter | None:
@@ -167,7 +185,12 @@ def draft_for(session: Session, campaign: Campaign, city: City, user: User, loca
     letter = find_letter(session, campaign.id or 0, city.id or 0, stage.key)
     recipients = compute_recipients(session, campaign, bill, city, stage)
     can_sign = may_sign_for(user, city.id or 0)
-    signer = user if can_sign else (session.get(User, letter.signer_id) if letter and letter.signer_id else None)
+    # A draft is signed by whoever sends it; a letter past draft (held for review, sent) by the one who did.
+    signed = letter is not None and letter.signer_id is not None and letter.status is not LetterStatus.DRAFT
+    if can_sign and not signed:
+        signer: User | None = user
+    else:
+        signer = session.get(User, letter.signer_id) if letter and letter.signer_id else None
     note = local_note if local_note is not None else (letter.local_note if letter else "")
     document = build_document(
         session,
@@ -186,6 +209,11 @@ def draft_for(session: Session, campaign: Campaign, city: City, user: User, loca
         placeholders = unfilled_placeholders(document)
     except TemplateError as exc:
         error = str(exc)
+    # Every document is checked before sending, not only the main one.
+    documents = preview_documents(session, document, recipients, campaign=campaign, city=city, stage=stage)
+    for extra in documents:
+        error = error or extra.error
+        placeholders += [p for p in extra.placeholders if p not in placeholders]
     return Draft(
         campaign=campaign,
         bill=bill,
@@ -199,6 +227,9 @@ def draft_for(session: Session, campaign: Campaign, city: City, user: User, loca
         letter=letter,
         can_sign=can_sign,
         signers=signers_of(session, city.id or 0),
+        approval_queue=letter_hooks.holds_for_review(session, campaign.id or 0),
+        review_comment=letter_hooks.review_comment(session, letter) if letter is not None else "",
+        documents=documents,
     )
 
 
@@ -260,31 +291,25 @@ def _open_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def send_letter(session: Session, campaign_id: int, user: User, local_note: str | None = None) -> Letter:
-    """The Send button: queue the city's letter for this campaign and stage, or return the one that exists."""
+    """The Send button: queue the city's letter for this campaign and stage (or, in a campaign with the approval
+    queue, hold it for league review), or return the one that exists."""
     city = official_city(session, user)
     campaign = _open_campaign(session, campaign_id)
-    # Campaign console hook: campaigns with the approval queue hold the signer's letter for staff review.
-    from advocacy.campaigns.letter_hooks import holds_for_review
-
-    if holds_for_review(session, campaign_id):
-        from advocacy.campaigns.approval import submit_for_review
-
-        return submit_for_review(session, campaign_id, user, local_note)
     note = clean_note(local_note)
     draft = draft_for(session, campaign, city, user, note)
     if draft.letter is not None and draft.letter.status is not LetterStatus.DRAFT:
-        return draft.letter  # a second press, a second official, a replay: the letter already went
+        return draft.letter  # a second press, a second official, a replay: the letter already went (or is held)
     if not draft.can_sign:
         raise NotAllowed(
             "Only an official who may sign for the city can send its letters; use “Request signature” to ask them."
         )
     _check_sendable(draft)
     if draft.letter is not None:
-        return _queue_existing_draft(session, draft, user, note)
+        return _submit_existing_draft(session, draft, user, note)
     try:
         letter = _new_letter(session, draft, user, note)
-        _queue(session, letter, draft, user, note)
-        accounts.record(session, user, "letter.send", f"letter:{letter.id}", {"campaign": campaign.id})
+        action = _submit(session, letter, draft, user, note)
+        accounts.record(session, user, action, f"letter:{letter.id}", {"campaign": campaign.id})
         session.commit()
     except IntegrityError:
         session.rollback()  # another request made this letter a moment ago: that one is the letter
@@ -329,7 +354,7 @@ def _supersede_earlier(session: Session, letter: Letter) -> None:
 def _queue(session: Session, letter: Letter, draft: Draft, signer: User, note: str) -> None:
     """Deliveries for every recipient, the signer recorded, the letter queued; render_letter after the commit."""
     for recipient in draft.recipients:
-        status = DeliveryStatus.PORTAL_PENDING if recipient.channel is Channel.PORTAL else DeliveryStatus.PENDING
+        status = FIRST_STATUS[recipient.channel]
         delivery = Delivery(
             letter_id=letter.id or 0,
             channel=recipient.channel,
@@ -342,6 +367,7 @@ def _queue(session: Session, letter: Letter, draft: Draft, signer: User, note: s
             cc_note=recipient.cc_note[:200],
             sort_order=recipient.sort_order,
             status=status,
+            document=recipient.document,
         )
         if recipient.channel is Channel.EMAIL and not recipient.email:
             _move(delivery, DeliveryStatus.FAILED)
@@ -357,12 +383,28 @@ def _queue(session: Session, letter: Letter, draft: Draft, signer: User, note: s
     after_commit(session, lambda: enqueue_render(letter_id))
 
 
-def _queue_existing_draft(session: Session, draft: Draft, user: User, note: str) -> Letter:
+def _submit(session: Session, letter: Letter, draft: Draft, signer: User, note: str) -> str:
+    """A signer's Send: queued for delivery, or held for league review in a campaign with the approval queue (the
+    console records the review through its hook). Returns the audit action; the caller commits."""
+    if letter_hooks.holds_for_review(session, draft.campaign.id or 0):
+        letter.signer_id = signer.id
+        letter.local_note = note
+        letter.next_step_at = None  # a person decides next, not a worker
+        _move(letter, LetterStatus.AWAITING_APPROVAL)
+        session.add(letter)
+        session.flush()  # the version check speaks here: of two signers pressing at once, one holds the letter
+        letter_hooks.letter_held(session, letter, signer)
+        return "letter.submit_for_review"
+    _queue(session, letter, draft, signer, note)
+    return "letter.send"
+
+
+def _submit_existing_draft(session: Session, draft: Draft, user: User, note: str) -> Letter:
     letter = draft.letter
     assert letter is not None
     try:
-        _queue(session, letter, draft, user, note)
-        accounts.record(session, user, "letter.send", f"letter:{letter.id}", {"from": "draft"})
+        action = _submit(session, letter, draft, user, note)
+        accounts.record(session, user, action, f"letter:{letter.id}", {"from": "draft"})
         session.commit()
     except (StaleDataError, IntegrityError):
         session.rollback()  # a second signer pressed Send at the same moment: theirs went
@@ -386,7 +428,64 @@ def send_draft(session: Session, letter_id: int, user: User, local_note: str | N
             "letter for where the bill is now."
         )
     _check_sendable(draft)
-    return _queue_existing_draft(session, draft, user, note)
+    return _submit_existing_draft(session, draft, user, note)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The approval queue's decisions (``campaigns.approval`` calls these; each leaves the commit to its caller, which
+# records its review in the same transaction)
+
+
+def _held(session: Session, letter_id: int) -> Letter:
+    letter = session.get(Letter, letter_id)
+    if letter is None:
+        raise LetterNotFound(f"no letter {letter_id}")
+    if letter.status is not LetterStatus.AWAITING_APPROVAL:
+        raise LetterError(f"This letter is not held for review: it is {LETTER_LABELS[letter.status].lower()}.")
+    return letter
+
+
+def release_held(session: Session, letter_id: int) -> Letter:
+    """Staff approved a held letter: it is queued for rendering and delivery as its signer, with its local note, to
+    the recipients of now (``render_letter`` is enqueued after the caller's commit). Refused, changing nothing, when
+    the signer may no longer sign, the campaign is closed, the bill has moved on, or the letter no longer renders."""
+    letter = _held(session, letter_id)
+    signer = session.get(User, letter.signer_id) if letter.signer_id else None
+    if signer is None or not may_sign_for(signer, letter.city_id):
+        raise NotAllowed("The signer may no longer sign for the city; return the letter instead.")
+    campaign = _open_campaign(session, letter.campaign_id)
+    draft = draft_for(session, campaign, official_city(session, signer), signer, letter.local_note)
+    if draft.letter is None or draft.letter.id != letter.id:
+        raise LetterError("The bill has moved on since this letter was held; it can no longer be approved.")
+    _check_sendable(draft)
+    _queue(session, letter, draft, signer, letter.local_note)
+    session.flush()  # of two staff approving at once, the second gets StaleDataError here
+    return letter
+
+
+def return_held(session: Session, letter_id: int) -> Letter:
+    """Staff returned a held letter: a draft again, which its signer may edit and send again."""
+    letter = _held(session, letter_id)
+    _move(letter, LetterStatus.DRAFT)
+    session.add(letter)
+    session.flush()
+    return letter
+
+
+def supersede_held(session: Session, campaign_id: int, stage_key: str) -> list[Letter]:
+    """The bill moved on to ``stage_key``: the campaign's letters still held for review at an earlier stage will
+    never be approved as they are (a committee reads only letters about its own hearing and the current version)."""
+    held = session.exec(
+        select(Letter).where(
+            Letter.campaign_id == campaign_id,
+            Letter.stage != stage_key,
+            Letter.status == LetterStatus.AWAITING_APPROVAL,
+        )
+    ).all()
+    for letter in held:
+        _move(letter, LetterStatus.SUPERSEDED)
+        session.add(letter)
+    return list(held)
 
 
 def request_signature(session: Session, campaign_id: int, user: User, local_note: str | None = None) -> Letter:
@@ -530,7 +629,12 @@ class LetterPage:
     packet: PortalPacket | None
     can_send: bool  # a signer looking at a draft
     can_mark_portal: bool
-    draft: Draft | None  # the preview of a draft letter
+    draft: Draft | None  # the preview of a draft letter, or of one held for league review
+    approval_queue: bool = False  # the campaign holds signed letters for league review before delivery
+    review_comment: str = ""  # why league staff returned the letter, while it is a draft again
+    files: list[LetterFile] = field(default_factory=list)  # its documents: the main one, then one per variant group
+    mail_packet: MailPacket | None = None  # a committee that takes letters only on paper
+    can_mark_mailed: bool = False
 
 
 def deliveries_for(session: Session, letter_id: int) -> list[Delivery]:
@@ -549,7 +653,9 @@ def letter_page(session: Session, letter_id: int, user: User) -> LetterPage:
     assert city is not None
     deliveries = deliveries_for(session, letter_id)
     draft = None
-    if letter.status is LetterStatus.DRAFT and user.role is Role.OFFICIAL:
+    if (letter.status is LetterStatus.DRAFT and user.role is Role.OFFICIAL) or (
+        letter.status is LetterStatus.AWAITING_APPROVAL  # the signer, and the staff who review it, read it here
+    ):
         draft = draft_for(session, campaign, city, user)
     packet = None
     portal = [d for d in deliveries if d.channel is Channel.PORTAL]
@@ -561,8 +667,12 @@ def letter_page(session: Session, letter_id: int, user: User) -> LetterPage:
             stance=campaign.position.value,
             stance_note=STANCE_NOTES.get(campaign.position.value, ""),
             committee=", ".join(d.name for d in portal),
-            pdf_url=f"/letters/{letter.id}/pdf",
+            pdf_url=f"/letters/{letter.id}/pdf" + (f"?document={portal[0].document}" if portal[0].document else ""),
         )
+    from advocacy.letters.documents import letter_files
+    from advocacy.letters.paper import mail_packet
+
+    paper = mail_packet(session, letter, deliveries, campaign, bill)
     return LetterPage(
         letter=letter,
         campaign=campaign,
@@ -575,21 +685,20 @@ def letter_page(session: Session, letter_id: int, user: User) -> LetterPage:
         can_send=letter.status is LetterStatus.DRAFT and may_sign_for(user, letter.city_id),
         can_mark_portal=bool(portal) and can_see_city(user, letter.city_id),
         draft=draft,
+        approval_queue=letter_hooks.holds_for_review(session, campaign.id or 0),
+        review_comment=letter_hooks.review_comment(session, letter),
+        files=letter_files(session, letter, deliveries),
+        mail_packet=paper,
+        can_mark_mailed=paper is not None and can_see_city(user, letter.city_id),
     )
 
 
-def letter_pdf(session: Session, letter_id: int, user: User) -> tuple[bytes, str]:
-    """The stored PDF and a download name; ``LetterNotFound`` until it is rendered."""
-    from advocacy.letters.compose import pdf_filename, storage_path
+def letter_pdf(session: Session, letter_id: int, user: User, document: str | None = None) -> tuple[bytes, str]:
+    """A stored PDF of the letter (``document``: a further document's group; the main one by default) and a
+    download name; ``LetterNotFound`` until it is rendered."""
+    from advocacy.letters.documents import letter_pdf as document_pdf
 
-    letter = get_letter(session, letter_id, user)
-    path = storage_path(letter.pdf_path) if letter.pdf_path else None
-    if path is None or not path.is_file():
-        raise LetterNotFound(f"letter {letter_id} has no PDF yet")
-    campaign = get_campaign(session, letter.campaign_id, include_drafts=True)
-    city = session.get(City, letter.city_id)
-    assert city is not None
-    return path.read_bytes(), pdf_filename(bill_of(session, campaign), city, campaign)
+    return document_pdf(session, letter_id, user, document)
 
 
 def city_letters(session: Session, user: User) -> list[Letter]:

@@ -33,11 +33,13 @@ def send_digest(digest_id: int) -> None:
 
 @sweep_task("participation-digest")
 def sweep_digests(session: Session) -> int:
-    """Creates this week's digests (once per manager and ISO week) and queues every one not yet sent."""
+    """Creates this week's digests (once per manager and ISO week) and queues every one not yet sent, including
+    those a dead worker left ``sending``."""
     return len(service.create_due_digests(session))
 
 
 @sweep_task("participation-nudges")
 def sweep_nudges(session: Session) -> int:
-    """Queues again the nudges whose message was lost (still pending after ten minutes)."""
+    """Queues again the nudges whose message was lost (still pending) or whose worker died mid-send (still
+    ``sending``) after ``participation_mail_stuck_seconds``."""
     return len(service.requeue_stale_nudges(session))

@@ -21,8 +21,16 @@ def _svg(chart_id: str, title: str, description: str, width: int, height: int, b
     )
 
 
-def bar_chart(chart_id: str, title: str, description: str, bars: Sequence[tuple[str, float]],
-              *, highlight: str | None = None, maximum: float = 100.0, unit: str = "%") -> Markup:
+def bar_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    bars: Sequence[tuple[str, float]],
+    *,
+    highlight: str | None = None,
+    maximum: float = 100.0,
+    unit: str = "%",
+) -> Markup:
     """Horizontal bars, one per (label, value), in the order given."""
     row, label_width, bar_width = 26, 190, 300
     height = max(row * len(bars) + 10, 40)
@@ -41,8 +49,9 @@ def bar_chart(chart_id: str, title: str, description: str, bars: Sequence[tuple[
     return _svg(chart_id, title, description, label_width + bar_width + 70, height, "".join(parts))
 
 
-def line_chart(chart_id: str, title: str, description: str, x_labels: Sequence[str],
-               series: Sequence[tuple[str, Sequence[int]]]) -> Markup:
+def line_chart(
+    chart_id: str, title: str, description: str, x_labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]]
+) -> Markup:
     """One line per (name, values), values aligned with ``x_labels``."""
     width, height, left, bottom, top, right = 560, 260, 40, 40, 10, 150
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -62,12 +71,16 @@ def line_chart(chart_id: str, title: str, description: str, x_labels: Sequence[s
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="11" fill="#1a1a1a">0</text>',
     ]
     for i, label in enumerate(x_labels):
-        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="10" '
-                     f'fill="#1a1a1a">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="10" '
+            f'fill="#1a1a1a">{escape(label)}</text>'
+        )
     for n, (name, values) in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<text x="{left + plot_w + 8}" y="{top + 14 + 16 * n}" font-size="12" fill="{colour}">'
-                     f"{escape(name)}</text>")
+        parts.append(
+            f'<text x="{left + plot_w + 8}" y="{top + 14 + 16 * n}" font-size="12" fill="{colour}">'
+            f"{escape(name)}</text>"
+        )
     return _svg(chart_id, title, description, width, max(height, top + 20 + 16 * len(series)), "".join(parts))

@@ -15,7 +15,7 @@ from advocacy.db import utcnow
 
 class MailState(StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by one worker for one provider call
+    SENDING = "sending"  # claimed by one worker for one provider call (``claimed_at``); stale claims are retaken
     SENT = "sent"
     FAILED = "failed"  # refused by the provider for good (reason kept)
     SKIPPED = "skipped"  # nobody to write to
@@ -33,6 +33,7 @@ class Nudge(SQLModel, table=True):
     sent_by_id: int = Field(foreign_key="user.id")
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     status: str = Field(default=MailState.PENDING, max_length=8, index=True)
+    claimed_at: NaiveDatetime | None = Field(default=None, description="when a worker marked it sending")
     recipients: str = Field(default="", max_length=2000, description="addresses e-mailed, comma-separated")
     sent_at: NaiveDatetime | None = None
     error: str = Field(default="", max_length=500)
@@ -48,5 +49,6 @@ class Digest(SQLModel, table=True):
     iso_week: str = Field(max_length=8)
     created_at: NaiveDatetime = Field(default_factory=utcnow)
     status: str = Field(default=MailState.PENDING, max_length=8, index=True)
+    claimed_at: NaiveDatetime | None = Field(default=None, description="when a worker marked it sending")
     sent_at: NaiveDatetime | None = None
     error: str = Field(default="", max_length=500)

@@ -1,4 +1,5 @@
-"""Participation pages (``/participation``) and ``/api/v1/divisions``: thin handlers around participation.service.
+"""Participation pages (``/participation``), ``/api/v1/divisions`` and ``/api/v1/campaigns/{id}/participation``
+(no other package serves that path): thin handlers around participation.service and participation.campaign_list.
 
 Scope is decided in the service: a regional manager sees their own division, staff every division, an official
 their own city's history.
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 
 from advocacy.accounts.auth import allow
 from advocacy.accounts.models import Role, User
-from advocacy.participation import charts, service
+from advocacy.participation import campaign_list, charts, service
 from advocacy.participation.service import ACTED, STATE_LABELS, CityState
 from advocacy.web import CurrentUser, DbSession
 
@@ -69,23 +70,45 @@ def _campaign_param(raw: str) -> int | None:
     return int(raw)
 
 
-def _grid_page(session: DbSession, user: User, division: Any, campaign: str, state: str, committee: str,
-               q: str, notice: str = "") -> Template:
+def _grid_page(
+    session: DbSession, user: User, division: Any, campaign: str, state: str, committee: str, q: str, notice: str = ""
+) -> Template:
     with http_errors():
         campaign_id = _campaign_param(campaign)
         chosen_state = service.parse_state(state)
-        grid = service.division_grid(session, user, division, campaign_id=campaign_id, state=chosen_state,
-                                     committee_only=committee == "1", q=q)
-        nudged = service.nudges_today(session, [c.id for c in grid.campaigns if c.id is not None],
-                                      [r.city.id for r in grid.rows if r.city.id is not None])
-    return _page("grid", grid=grid, campaign_id=campaign_id, state=chosen_state or "", committee=committee == "1",
-                 q=q, nudged=nudged, notice=notice, is_home=user.division_id == division.id,
-                 may_nudge=True, all_campaigns=service.active_campaigns(session))
+        grid = service.division_grid(
+            session, user, division, campaign_id=campaign_id, state=chosen_state, committee_only=committee == "1", q=q
+        )
+        nudged = service.nudges_today(
+            session,
+            [c.id for c in grid.campaigns if c.id is not None],
+            [r.city.id for r in grid.rows if r.city.id is not None],
+        )
+    return _page(
+        "grid",
+        grid=grid,
+        campaign_id=campaign_id,
+        state=chosen_state or "",
+        committee=committee == "1",
+        q=q,
+        nudged=nudged,
+        notice=notice,
+        is_home=user.division_id == division.id,
+        may_nudge=True,
+        all_campaigns=service.active_campaigns(session),
+    )
 
 
 @get("/participation", guards=[READERS], sync_to_thread=True, include_in_schema=False)
-def home(session: DbSession, user: CurrentUser, campaign: FromQuery[str] = "", state_filter: StateQuery = "",
-         committee: FromQuery[str] = "", q: FromQuery[str] = "", notice: FromQuery[str] = "") -> Template | Redirect:
+def home(
+    session: DbSession,
+    user: CurrentUser,
+    campaign: FromQuery[str] = "",
+    state_filter: StateQuery = "",
+    committee: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
+) -> Template | Redirect:
     """A regional manager's home: their division's cities against the active campaigns. Staff go to the league
     view, an official to their city's history."""
     if service.is_staff(user):
@@ -98,24 +121,43 @@ def home(session: DbSession, user: CurrentUser, campaign: FromQuery[str] = "", s
 
 
 @get("/participation/divisions/{slug:str}", guards=[MANAGERS], sync_to_thread=True, include_in_schema=False)
-def division_page(session: DbSession, user: CurrentUser, slug: FromPath[str], campaign: FromQuery[str] = "",
-                  state_filter: StateQuery = "", committee: FromQuery[str] = "", q: FromQuery[str] = "",
-                  notice: FromQuery[str] = "") -> Template:
+def division_page(
+    session: DbSession,
+    user: CurrentUser,
+    slug: FromPath[str],
+    campaign: FromQuery[str] = "",
+    state_filter: StateQuery = "",
+    committee: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
+) -> Template:
     """A division's grid; with ``?campaign=`` it is that campaign's per-city list (filters: state, committee, q)."""
     with http_errors():
         division = service.get_division(session, user, slug=slug)
     return _grid_page(session, user, division, campaign, state_filter, committee, q, notice)
 
 
-@get("/participation/divisions/{slug:str}/grid.csv", guards=[MANAGERS], sync_to_thread=True,
-     include_in_schema=False)
-def division_csv(session: DbSession, user: CurrentUser, slug: FromPath[str], campaign: FromQuery[str] = "",
-                 state_filter: StateQuery = "", committee: FromQuery[str] = "",
-                 q: FromQuery[str] = "") -> Response[str]:
+@get("/participation/divisions/{slug:str}/grid.csv", guards=[MANAGERS], sync_to_thread=True, include_in_schema=False)
+def division_csv(
+    session: DbSession,
+    user: CurrentUser,
+    slug: FromPath[str],
+    campaign: FromQuery[str] = "",
+    state_filter: StateQuery = "",
+    committee: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+) -> Response[str]:
     with http_errors():
         division = service.get_division(session, user, slug=slug)
-        grid = service.division_grid(session, user, division, campaign_id=_campaign_param(campaign),
-                                     state=service.parse_state(state_filter), committee_only=committee == "1", q=q)
+        grid = service.division_grid(
+            session,
+            user,
+            division,
+            campaign_id=_campaign_param(campaign),
+            state=service.parse_state(state_filter),
+            committee_only=committee == "1",
+            q=q,
+        )
     return _csv(service.grid_csv(grid), f"participation-{division.slug}.csv")
 
 
@@ -125,11 +167,76 @@ def league_page(session: DbSession, user: CurrentUser) -> Template:
     with http_errors():
         rows, total, campaigns = service.league_view(session, user)
     ranked = sorted(rows, key=lambda r: (-r.rate.percent, r.division.name))
-    chart = charts.bar_chart("league-ranked", "Divisions ranked by participation",
-                             "Share of member-city answers to the active campaigns, per Regional Division, highest "
-                             "first. The same figures are in the table.",
-                             [(r.division.name, r.rate.percent) for r in ranked])
-    return _page("league", rows=rows, total=total, campaigns=campaigns, chart=chart)
+    chart = charts.bar_chart(
+        "league-ranked",
+        "Divisions ranked by participation",
+        "Share of member-city answers to the active campaigns, per Regional Division, highest "
+        "first. The same figures are in the table.",
+        [(r.division.name, r.rate.percent) for r in ranked],
+    )
+    by_campaign = service.rates_by_campaign(session, [c.id for c in campaigns if c.id is not None])
+    campaign_rates = {
+        campaign_id: service.Rate(
+            acted=sum(r.acted for r in per_division.values()), possible=sum(r.possible for r in per_division.values())
+        )
+        for campaign_id, per_division in by_campaign.items()
+    }
+    return _page("league", rows=rows, total=total, campaigns=campaigns, chart=chart, campaign_rates=campaign_rates)
+
+
+def _campaign_listing(
+    session: DbSession, user: User, campaign_id: int, state: str, division: str, committee: str, q: str
+) -> campaign_list.CampaignCities:
+    with http_errors():
+        return campaign_list.campaign_cities(
+            session,
+            user,
+            campaign_id,
+            state=state or None,
+            division=division,
+            committee_only=committee in ("1", "true"),
+            q=q,
+        )
+
+
+@get("/participation/campaigns/{campaign_id:int}", guards=[STAFF], sync_to_thread=True, include_in_schema=False)
+def campaign_page(
+    session: DbSession,
+    user: CurrentUser,
+    campaign_id: FromPath[int],
+    state_filter: StateQuery = "",
+    division: FromQuery[str] = "",
+    committee: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
+) -> Template:
+    """One campaign across every member city (staff): state, division, committee mark, testimony sign-ups, last
+    nudge; filters by state, division, committee cities and name; counts per state; nudges."""
+    listing = _campaign_listing(session, user, campaign_id, state_filter, division, committee, q)
+    query = listing.query()
+    here = f"/participation/campaigns/{campaign_id}" + (f"?{query}" if query else "")
+    return _page("campaign", listing=listing, notice=notice, here=here, query=query)
+
+
+@get(
+    "/participation/campaigns/{campaign_id:int}/cities.csv",
+    guards=[STAFF],
+    sync_to_thread=True,
+    include_in_schema=False,
+)
+def campaign_csv(
+    session: DbSession,
+    user: CurrentUser,
+    campaign_id: FromPath[int],
+    state_filter: StateQuery = "",
+    division: FromQuery[str] = "",
+    committee: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+) -> Response[str]:
+    """The filtered list as CSV: the same rows as the page with the same query."""
+    listing = _campaign_listing(session, user, campaign_id, state_filter, division, committee, q)
+    suffix = f"-{listing.division.slug}" if listing.division else ""
+    return _csv(campaign_list.cities_csv(listing), f"participation-campaign-{campaign_id}{suffix}.csv")
 
 
 @get("/participation/cities/{city_id:int}", guards=[READERS], sync_to_thread=True, include_in_schema=False)
@@ -140,8 +247,7 @@ def city_page(session: DbSession, user: CurrentUser, city_id: FromPath[int]) -> 
     return _page("city", city=city, entries=entries)
 
 
-@get("/participation/cities/{city_id:int}/history.csv", guards=[READERS], sync_to_thread=True,
-     include_in_schema=False)
+@get("/participation/cities/{city_id:int}/history.csv", guards=[READERS], sync_to_thread=True, include_in_schema=False)
 def city_csv(session: DbSession, user: CurrentUser, city_id: FromPath[int]) -> Response[str]:
     with http_errors():
         city, entries = service.city_history(session, user, city_id)
@@ -163,25 +269,48 @@ def charts_page(session: DbSession, user: CurrentUser) -> Template:
     ranked = sorted(divisions, key=lambda d: (-league.get(d.id or 0, service.Rate()).percent, d.name))
     week_labels = [f"{s:%b %-d}" for s in starts]
     over_time = charts.line_chart(
-        "over-time", "Answers per week", "Letters sent each week by member cities of "
+        "over-time",
+        "Answers per week",
+        "Letters sent each week by member cities of "
         + ("each division" if len(shown) > 1 else (mine.name if mine else "the division"))
         + ", over the last eight weeks. The same figures are in the table.",
-        week_labels, [(names.get(d.id, ""), series.get(d.id or 0, [])) for d in shown])
+        week_labels,
+        [(names.get(d.id, ""), series.get(d.id or 0, [])) for d in shown],
+    )
     ranked_chart = charts.bar_chart(
-        "ranked", "Divisions ranked by participation", "Share of member-city answers to the active campaigns, "
-        "highest first. The same figures are in the table.",
+        "ranked",
+        "Divisions ranked by participation",
+        "Share of member-city answers to the active campaigns, highest first. The same figures are in the table.",
         [(d.name, league.get(d.id or 0, service.Rate()).percent) for d in ranked],
-        highlight=mine.name if mine else None)
+        highlight=mine.name if mine else None,
+    )
     campaign_charts = [
-        (c, charts.bar_chart(f"campaign-{c.id}", f"{c.title}: participation by division",
-                             "Share of each division's member cities that answered this campaign.",
-                             [(d.name, by_campaign[c.id or 0].get(d.id or 0, service.Rate()).percent)
-                              for d in divisions], highlight=mine.name if mine else None))
+        (
+            c,
+            charts.bar_chart(
+                f"campaign-{c.id}",
+                f"{c.title}: participation by division",
+                "Share of each division's member cities that answered this campaign.",
+                [(d.name, by_campaign[c.id or 0].get(d.id or 0, service.Rate()).percent) for d in divisions],
+                highlight=mine.name if mine else None,
+            ),
+        )
         for c in campaigns
     ]
-    return _page("charts", shown=shown, divisions=divisions, ranked=ranked, league=league, week_labels=week_labels,
-                 series=series, over_time=over_time, ranked_chart=ranked_chart, campaign_charts=campaign_charts,
-                 by_campaign=by_campaign, mine=mine)
+    return _page(
+        "charts",
+        shown=shown,
+        divisions=divisions,
+        ranked=ranked,
+        league=league,
+        week_labels=week_labels,
+        series=series,
+        over_time=over_time,
+        ranked_chart=ranked_chart,
+        campaign_charts=campaign_charts,
+        by_campaign=by_campaign,
+        mine=mine,
+    )
 
 
 @post("/participation/nudges", guards=[MANAGERS], include_in_schema=False)
@@ -253,16 +382,27 @@ def api_divisions(session: DbSession, user: CurrentUser) -> list[DivisionOut]:
     rates = service.league_rates(session)
     sizes = service.member_city_counts(session)
     return [
-        DivisionOut(slug=d.slug, name=d.name, member_cities=sizes.get(d.id or 0, 0),
-                    participation_percent=rates.get(d.id or 0, service.Rate()).percent
-                    if service.can_see_division(user, d.id or 0) else None)
+        DivisionOut(
+            slug=d.slug,
+            name=d.name,
+            member_cities=sizes.get(d.id or 0, 0),
+            participation_percent=rates.get(d.id or 0, service.Rate()).percent
+            if service.can_see_division(user, d.id or 0)
+            else None,
+        )
         for d in service.list_divisions(session)
     ]
 
 
 @get("/api/v1/divisions/{slug:str}/participation", guards=[MANAGERS], sync_to_thread=True)
-def api_participation(session: DbSession, user: CurrentUser, slug: FromPath[str], campaign: FromQuery[str] = "",
-                      since: FromQuery[str] = "", output: FormatQuery = "json") -> Any:
+def api_participation(
+    session: DbSession,
+    user: CurrentUser,
+    slug: FromPath[str],
+    campaign: FromQuery[str] = "",
+    since: FromQuery[str] = "",
+    output: FormatQuery = "json",
+) -> Any:
     """A division's cities against the active campaigns (``campaign``: one id). ``since`` (YYYY-MM-DD) keeps the
     cities whose state changed on or after that day. ``format=csv`` answers the grid as CSV."""
     if output not in ("json", "csv"):
@@ -277,20 +417,118 @@ def api_participation(session: DbSession, user: CurrentUser, slug: FromPath[str]
         division = service.get_division(session, user, slug=slug)
         grid = service.division_grid(session, user, division, campaign_id=_campaign_param(campaign))
         if since_at is not None:
-            changed = service.cities_changed_since(session, [c.id or 0 for c in grid.campaigns],
-                                                   [r.city.id or 0 for r in grid.rows], since_at)
+            changed = service.cities_changed_since(
+                session, [c.id or 0 for c in grid.campaigns], [r.city.id or 0 for r in grid.rows], since_at
+            )
             grid.rows = [r for r in grid.rows if r.city.id in changed]
     if output == "csv":
         return _csv(service.grid_csv(grid), f"participation-{division.slug}.csv")
     return ParticipationOut(
-        division=division.slug, acted=grid.rate.acted, possible=grid.rate.possible, percent=grid.rate.percent,
-        league_percent=grid.league_rate.percent, campaigns=[c.id or 0 for c in grid.campaigns],
-        cities=[CityOut(city_id=r.city.id or 0, name=r.city.name, campaigns=[
-            CellOut(campaign_id=cell.campaign.id or 0, state=cell.state.value, acted=cell.state in ACTED,
-                    committee_city=cell.committee, testimony_signups=cell.signups) for cell in r.cells
-        ]) for r in grid.rows],
+        division=division.slug,
+        acted=grid.rate.acted,
+        possible=grid.rate.possible,
+        percent=grid.rate.percent,
+        league_percent=grid.league_rate.percent,
+        campaigns=[c.id or 0 for c in grid.campaigns],
+        cities=[
+            CityOut(
+                city_id=r.city.id or 0,
+                name=r.city.name,
+                campaigns=[
+                    CellOut(
+                        campaign_id=cell.campaign.id or 0,
+                        state=cell.state.value,
+                        acted=cell.state in ACTED,
+                        committee_city=cell.committee,
+                        testimony_signups=cell.signups,
+                    )
+                    for cell in r.cells
+                ],
+            )
+            for r in grid.rows
+        ],
     )
 
 
-route_handlers = [home, division_page, division_csv, league_page, city_page, city_csv, charts_page, send_nudges,
-                  api_divisions, api_participation]
+class CampaignCityOut(BaseModel):
+    city_id: int
+    name: str
+    division: str
+    state: str
+    acted: bool
+    committee_city: bool
+    testimony_signups: int
+    last_nudge_day: date | None
+    last_nudge_status: str | None
+    nudged_today: bool
+
+
+class CampaignParticipationOut(BaseModel):
+    campaign_id: int
+    title: str
+    status: str
+    committee: str | None
+    considered: int
+    counts: dict[str, int]
+    cities: list[CampaignCityOut]
+
+
+@get("/api/v1/campaigns/{campaign_id:int}/participation", guards=[STAFF], sync_to_thread=True)
+def api_campaign_participation(
+    session: DbSession,
+    user: CurrentUser,
+    campaign_id: FromPath[int],
+    state_filter: StateQuery = "",
+    division: FromQuery[str] = "",
+    committee: FromQuery[str] = "",
+    q: FromQuery[str] = "",
+    output: FormatQuery = "json",
+) -> Any:
+    """One campaign across every member city (staff). Filters: ``state`` (a state or ``not_acted``), ``division``
+    (a slug), ``committee=1`` (cities whose own legislator sits on the committee hearing the bill), ``q`` (city
+    name). ``counts`` are per state over the cities the other filters keep. ``format=csv`` answers the list as CSV."""
+    if output not in ("json", "csv"):
+        raise ClientException(detail="format must be json or csv.")
+    listing = _campaign_listing(session, user, campaign_id, state_filter, division, committee, q)
+    if output == "csv":
+        return _csv(campaign_list.cities_csv(listing), f"participation-campaign-{campaign_id}.csv")
+    return CampaignParticipationOut(
+        campaign_id=campaign_id,
+        title=listing.campaign.title,
+        status=listing.campaign.status.value,
+        committee=listing.committee.name if listing.committee else None,
+        considered=listing.considered,
+        counts={s.value: n for s, n in listing.counts.items()},
+        cities=[
+            CampaignCityOut(
+                city_id=r.city.id or 0,
+                name=r.city.name,
+                division=r.division.slug,
+                state=r.state.value,
+                acted=r.acted,
+                committee_city=r.committee,
+                testimony_signups=r.signups,
+                last_nudge_day=r.last_nudge.day if r.last_nudge else None,
+                last_nudge_status=r.last_nudge.status.value if r.last_nudge else None,
+                nudged_today=r.nudged_today,
+            )
+            for r in listing.rows
+        ],
+    )
+
+
+route_handlers = [
+    home,
+    division_page,
+    division_csv,
+    league_page,
+    campaign_page,
+    campaign_csv,
+    city_page,
+    city_csv,
+    charts_page,
+    send_nudges,
+    api_divisions,
+    api_participation,
+    api_campaign_participation,
+]

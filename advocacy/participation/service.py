@@ -56,6 +56,7 @@ class CityState(StrEnum):
     NOT_STARTED = "not_started"
     DRAFT = "draft"
     AWAITING_SIGNATURE = "awaiting_signature"
+    HELD_FOR_REVIEW = "held_for_review"  # signed and sent, held for league review: acted, not yet sent
     SENT = "sent"
     DELIVERED = "delivered"
     BOUNCED_OR_FAILED = "bounced_or_failed"
@@ -66,13 +67,23 @@ STATE_LABELS: dict[CityState, str] = {
     CityState.NOT_STARTED: "Not started",
     CityState.DRAFT: "Draft",
     CityState.AWAITING_SIGNATURE: "Awaiting signature",
+    CityState.HELD_FOR_REVIEW: "Held for league review",
     CityState.SENT: "Sent",
     CityState.DELIVERED: "Delivered",
     CityState.BOUNCED_OR_FAILED: "Bounced or failed",
     CityState.PORTAL_SUBMITTED: "Portal submitted",
 }
-#: A city in one of these states has answered the campaign (a failed letter was still sent by the city).
-ACTED = frozenset({CityState.SENT, CityState.DELIVERED, CityState.BOUNCED_OR_FAILED, CityState.PORTAL_SUBMITTED})
+#: A city in one of these states has answered the campaign (a failed letter was still sent by the city; a held one
+#: was signed and sent to the league's approval queue).
+ACTED = frozenset(
+    {
+        CityState.HELD_FOR_REVIEW,
+        CityState.SENT,
+        CityState.DELIVERED,
+        CityState.BOUNCED_OR_FAILED,
+        CityState.PORTAL_SUBMITTED,
+    }
+)
 NOT_ACTED = frozenset(set(CityState) - ACTED)
 FAILED_DELIVERIES = (DeliveryStatus.BOUNCED, DeliveryStatus.DROPPED, DeliveryStatus.FAILED)
 
@@ -187,6 +198,8 @@ def state_of(facts: LetterFacts | None) -> CityState:
         return CityState.NOT_STARTED
     if facts.status is LetterStatus.DRAFT:
         return CityState.AWAITING_SIGNATURE if facts.signature_requested else CityState.DRAFT
+    if facts.status is LetterStatus.AWAITING_APPROVAL:
+        return CityState.HELD_FOR_REVIEW
     if facts.status is LetterStatus.FAILED or facts.failed:
         return CityState.BOUNCED_OR_FAILED
     if facts.portal_submitted:
@@ -197,7 +210,10 @@ def state_of(facts: LetterFacts | None) -> CityState:
 
 
 def _letter_facts(
-    session: Session, *, campaign_ids: Sequence[int] | None, city_ids: Sequence[int] | None,
+    session: Session,
+    *,
+    campaign_ids: Sequence[int] | None,
+    city_ids: Sequence[int] | None,
     since: datetime | None = None,
 ) -> list[LetterFacts]:
     """Every non-superseded letter of these campaigns and cities, with its delivery counts: one grouped query."""
@@ -207,7 +223,11 @@ def _letter_facts(
 
     signature_requested = exists().where(col(SignatureRequest.letter_id) == col(Letter.id))
     columns: list[Any] = [
-        Letter.id, Letter.campaign_id, Letter.city_id, Letter.status, Letter.status_changed_at,
+        Letter.id,
+        Letter.campaign_id,
+        Letter.city_id,
+        Letter.status,
+        Letter.status_changed_at,
         signature_requested.label("signature_requested"),
         counted(FAILED_DELIVERIES).label("failed"),
         counted([DeliveryStatus.DELIVERED]).label("delivered"),
@@ -226,8 +246,9 @@ def _letter_facts(
     if since is not None:
         query = query.where(col(Letter.status_changed_at) >= since)
     return [
-        LetterFacts(int(r[0]), int(r[1]), int(r[2]), LetterStatus(r[3]), r[4], bool(r[5]), int(r[6]), int(r[7]),
-                    int(r[8]))
+        LetterFacts(
+            int(r[0]), int(r[1]), int(r[2]), LetterStatus(r[3]), r[4], bool(r[5]), int(r[6]), int(r[7]), int(r[8])
+        )
         for r in session.exec(query).all()
     ]
 
@@ -244,9 +265,7 @@ def current_letters(facts: Iterable[LetterFacts]) -> dict[tuple[int, int], Lette
     return chosen
 
 
-def states(
-    session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int]
-) -> dict[tuple[int, int], CityState]:
+def states(session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int]) -> dict[tuple[int, int], CityState]:
     """``{(campaign id, city id): state}`` for every pair asked about (not started where no letter exists)."""
     if not campaign_ids or not city_ids:
         return {}
@@ -268,16 +287,19 @@ def committee_cities(session: Session, campaign_ids: Sequence[int], city_ids: Se
         .join(CommitteeMembership, col(CommitteeMembership.committee_id) == Bill.committee_id)
         .join(Legislator, col(Legislator.id) == CommitteeMembership.legislator_id)
         .join(CityDistrict, and_(col(CityDistrict.district) == Legislator.district, same_chamber))
-        .where(col(Campaign.id).in_(list(campaign_ids)), col(CityDistrict.city_id).in_(list(city_ids)),
-               col(Legislator.active))
+        .where(
+            col(Campaign.id).in_(list(campaign_ids)),
+            col(CityDistrict.city_id).in_(list(city_ids)),
+            col(Legislator.active),
+        )
         .distinct()
     ).all()
     return {(int(a or 0), int(b)) for a, b in rows}
 
 
-def testimony_signups(session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int]) -> dict[
-    tuple[int, int], int
-]:
+def testimony_signups(
+    session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int]
+) -> dict[tuple[int, int], int]:
     """Active testimony sign-ups (held, confirmed, waitlisted) per (campaign, city)."""
     if not campaign_ids or not city_ids:
         return {}
@@ -393,11 +415,18 @@ def division_grid(
     marked = committee_cities(session, campaign_ids, city_ids)
     signups = testimony_signups(session, campaign_ids, city_ids)
     rows = [
-        Row(city=city, cells=[
-            Cell(campaign=c, state=found[(_id(c), _id(city))], committee=(_id(c), _id(city)) in marked,
-                 signups=signups.get((_id(c), _id(city)), 0))
-            for c in campaigns
-        ])
+        Row(
+            city=city,
+            cells=[
+                Cell(
+                    campaign=c,
+                    state=found[(_id(c), _id(city))],
+                    committee=(_id(c), _id(city)) in marked,
+                    signups=signups.get((_id(c), _id(city)), 0),
+                )
+                for c in campaigns
+            ],
+        )
         for city in cities
     ]
     counts = dict.fromkeys(CityState, 0)
@@ -406,8 +435,9 @@ def division_grid(
     grid = Grid(division=division, campaigns=campaigns, rows=rows, counts=counts)
     grid.rate = Rate(acted=sum(counts[s] for s in ACTED), possible=len(found))
     league = league_rates(session, campaign_ids)
-    grid.league_rate = Rate(acted=sum(r.acted for r in league.values()),
-                            possible=sum(r.possible for r in league.values()))
+    grid.league_rate = Rate(
+        acted=sum(r.acted for r in league.values()), possible=sum(r.possible for r in league.values())
+    )
     if state == "not_acted":
         grid.rows = [r for r in rows if any(not c.acted for c in r.cells)]
         grid.rows = _filter_rows(grid.rows, None, committee_only, q)
@@ -470,16 +500,18 @@ def rates_by_campaign(session: Session, campaign_ids: Sequence[int]) -> dict[int
         .subquery()
     )
     for division_id, campaign_id, n in session.exec(
-        select(answered.c.division_id, answered.c.campaign_id, func.count())
-        .group_by(answered.c.division_id, answered.c.campaign_id)
+        select(answered.c.division_id, answered.c.campaign_id, func.count()).group_by(
+            answered.c.division_id, answered.c.campaign_id
+        )
     ).all():
         if division_id is not None and int(division_id) in out[int(campaign_id)]:
             out[int(campaign_id)][int(division_id)].acted = int(n)
     return out
 
 
-def cities_changed_since(session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int],
-                         since: datetime) -> set[int]:
+def cities_changed_since(
+    session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int], since: datetime
+) -> set[int]:
     """Cities with a letter (of these campaigns) whose state changed at or after ``since``."""
     facts = _letter_facts(session, campaign_ids=campaign_ids, city_ids=city_ids, since=since)
     return {f.city_id for f in facts}
@@ -548,7 +580,8 @@ def city_history(session: Session, user: User, city_id: int) -> tuple[City, list
 def officials_of(session: Session, city_id: int) -> list[User]:
     return list(
         session.exec(
-            select(User).where(User.city_id == city_id, User.role == Role.OFFICIAL, col(User.active))
+            select(User)
+            .where(User.city_id == city_id, User.role == Role.OFFICIAL, col(User.active))
             .order_by(col(User.id))
         ).all()
     )
@@ -588,8 +621,9 @@ def nudge_cities(
     acted = [i for i in wanted if found[(campaign_id, i)] in ACTED]
     earlier = set(
         session.exec(
-            select(Nudge.city_id).where(Nudge.campaign_id == campaign_id, Nudge.day == day,
-                                        col(Nudge.city_id).in_(wanted))
+            select(Nudge.city_id).where(
+                Nudge.campaign_id == campaign_id, Nudge.day == day, col(Nudge.city_id).in_(wanted)
+            )
         ).all()
     )
     created: list[Nudge] = []
@@ -621,13 +655,44 @@ def _enqueue_nudges(nudge_ids: list[int]) -> None:
         send_nudge.send(nudge_id)
 
 
-def _claim(session: Session, model: type[Nudge] | type[Digest], row_id: int) -> bool:
-    """Move one row from pending to sending, committed: of two workers handed the same message (at-least-once
-    delivery, or a sweep nudge racing the first), only the one whose UPDATE matched sends the e-mail."""
+def mail_stuck_after() -> timedelta:
+    """How long a nudge or digest may wait pending, or stay claimed, before the sweep hands it to a new worker."""
+    from advocacy.settings import get_settings
+
+    return timedelta(seconds=get_settings().participation_mail_stuck_seconds)
+
+
+def _waiting_too_long(model: type[Nudge] | type[Digest], now: datetime) -> Any:
+    """Pending since before the threshold (its message was lost), or claimed before it (its worker died mid-send;
+    a claim without a time predates ``claimed_at`` and is as dead)."""
+    cutoff = now - mail_stuck_after()
+    return or_(
+        and_(col(model.status) == MailState.PENDING.value, col(model.created_at) < cutoff),
+        _stale_claim(model, cutoff),
+    )
+
+
+def _stale_claim(model: type[Nudge] | type[Digest], cutoff: datetime) -> Any:
+    return and_(
+        col(model.status) == MailState.SENDING.value,
+        or_(col(model.claimed_at).is_(None), col(model.claimed_at) < cutoff),
+    )
+
+
+def _claim(session: Session, model: type[Nudge] | type[Digest], row_id: int, now: datetime | None = None) -> bool:
+    """Take one row for one provider call, committed: a pending row, or a claim gone stale. Of two workers handed
+    the same message (at-least-once delivery, or a sweep nudge racing the first), only the one whose UPDATE matched
+    sends the e-mail. A fresh claim is another worker's (the actors' time limit ends a live one long before the
+    threshold), so it is left alone."""
+    now = now or utcnow()
     result: Any = session.execute(
         update(model)
-        .where(col(model.id) == row_id, col(model.status) == MailState.PENDING.value)
-        .values(status=MailState.SENDING.value)
+        .where(
+            col(model.id) == row_id,
+            or_(col(model.status) == MailState.PENDING.value, _stale_claim(model, now - mail_stuck_after())),
+        )
+        .values(status=MailState.SENDING.value, claimed_at=now)
+        .execution_options(synchronize_session=False)
     )
     session.commit()
     return bool(result.rowcount == 1)
@@ -637,6 +702,7 @@ def _release(session: Session, row: Nudge | Digest) -> None:
     """A retryable provider error: back to pending so that the retry (or the sweep) can claim it again."""
     session.rollback()
     row.status = MailState.PENDING
+    row.claimed_at = None
     session.add(row)
     session.commit()
 
@@ -691,19 +757,25 @@ def send_nudge(session: Session, nudge_id: int, mailer: Any) -> Nudge:
     return nudge
 
 
-def requeue_stale_nudges(session: Session, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
-    """Nudges still pending after ``older_than`` (their message was lost): queued again after commit."""
-    cutoff = utcnow() - older_than
-    ids = [int(i) for i in session.exec(
-        select(Nudge.id).where(Nudge.status == MailState.PENDING, col(Nudge.created_at) < cutoff)
-    ).all() if i is not None]
+def requeue_stale_nudges(session: Session, now: datetime | None = None) -> list[int]:
+    """Nudges pending, or claimed, for longer than ``participation_mail_stuck_seconds`` (a lost message, a worker
+    that died mid-send): queued again after commit. The actor takes only a stale claim, so a nudge is still sent
+    once, on its own day."""
+    ids = [
+        int(i)
+        for i in session.exec(
+            select(Nudge.id).where(_waiting_too_long(Nudge, now or utcnow())).order_by(col(Nudge.id))
+        ).all()
+        if i is not None
+    ]
     if ids:
         after_commit(session, lambda: _enqueue_nudges(ids))
     return ids
 
 
-def nudges_today(session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int],
-                 today: date | None = None) -> set[tuple[int, int]]:
+def nudges_today(
+    session: Session, campaign_ids: Sequence[int], city_ids: Sequence[int], today: date | None = None
+) -> set[tuple[int, int]]:
     if not campaign_ids or not city_ids:
         return set()
     day = today or today_in_california()
@@ -733,18 +805,40 @@ def history_csv(city: City, entries: list[HistoryEntry]) -> str:
         if not entry.letters:
             rows.append([city.name, entry.campaign.id, entry.campaign.title, entry.label, "", "", "", entry.signups])
         for fact in entry.letters:
-            rows.append([city.name, entry.campaign.id, entry.campaign.title, entry.label, fact.letter_id,
-                         fact.status.value, fact.changed_at.isoformat(timespec="seconds"), entry.signups])
-    return to_csv(["City", "Campaign id", "Campaign", "State", "Letter id", "Letter status", "Status changed (UTC)",
-                   "Testimony sign-ups"], rows)
+            rows.append(
+                [
+                    city.name,
+                    entry.campaign.id,
+                    entry.campaign.title,
+                    entry.label,
+                    fact.letter_id,
+                    fact.status.value,
+                    fact.changed_at.isoformat(timespec="seconds"),
+                    entry.signups,
+                ]
+            )
+    return to_csv(
+        [
+            "City",
+            "Campaign id",
+            "Campaign",
+            "State",
+            "Letter id",
+            "Letter status",
+            "Status changed (UTC)",
+            "Testimony sign-ups",
+        ],
+        rows,
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Over time (charts and the API's ?since=)
 
 
-def acted_by_week(session: Session, division_ids: Sequence[int], weeks: int = 8,
-                  now: datetime | None = None) -> tuple[list[date], dict[int, list[int]]]:
+def acted_by_week(
+    session: Session, division_ids: Sequence[int], weeks: int = 8, now: datetime | None = None
+) -> tuple[list[date], dict[int, list[int]]]:
     """Per division, the number of (campaign, city) answers made each week (by when the letter was queued)."""
     end = (now or utcnow()).date()
     start = end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1)
@@ -779,7 +873,8 @@ def iso_week(day: date) -> str:
 
 
 def create_due_digests(session: Session, today: date | None = None) -> list[int]:
-    """One Digest row per active regional manager for this ISO week (the unique constraint keeps it at one)."""
+    """One Digest row per active regional manager for this ISO week (the unique constraint keeps it at one); returns
+    the digests to queue: every pending one and every claim gone stale (see ``requeue_stale_nudges``)."""
     week = iso_week(today or today_in_california())
     managers = session.exec(
         select(User).where(User.role == Role.REGIONAL_MANAGER, col(User.active), col(User.division_id).is_not(None))
@@ -794,8 +889,11 @@ def create_due_digests(session: Session, today: date | None = None) -> list[int]
                 session.flush()
         except IntegrityError:
             continue
-    pending = session.exec(select(Digest.id).where(Digest.status == MailState.PENDING)).all()
-    ids = [int(i) for i in pending if i is not None]
+    # Every pending digest (new ones included: the sweep is their only sender) and every stale claim.
+    waiting = or_(col(Digest.status) == MailState.PENDING.value, _stale_claim(Digest, utcnow() - mail_stuck_after()))
+    ids = [
+        int(i) for i in session.exec(select(Digest.id).where(waiting).order_by(col(Digest.id))).all() if i is not None
+    ]
     if ids:
         after_commit(session, lambda: _enqueue_digests(ids))
     return ids
@@ -819,8 +917,11 @@ def digest_text(session: Session, manager: User) -> tuple[str, str]:
         "",
     ]
     for campaign_index, campaign in enumerate(grid.campaigns):
-        waiting = [r.city.name + (" (committee)" if r.cells[campaign_index].committee else "")
-                   for r in grid.rows if not r.cells[campaign_index].acted]
+        waiting = [
+            r.city.name + (" (committee)" if r.cells[campaign_index].committee else "")
+            for r in grid.rows
+            if not r.cells[campaign_index].acted
+        ]
         lines.append(f"{campaign.title}: {len(grid.rows) - len(waiting)} of {len(grid.rows)} cities acted.")
         if waiting:
             lines.append("  To nudge: " + ", ".join(waiting))
@@ -848,9 +949,15 @@ def send_digest(session: Session, digest_id: int, mailer: Any) -> Digest:
         subject, text = digest_text(session, manager)
         settings = get_settings()
         try:
-            mailer.send(Email(subject=subject, sender=Address(settings.mail_from, settings.mail_from_name), text=text,
-                              personalizations=[Personalization(to=[Address(manager.email, manager.name)])],
-                              categories=["participation-digest"]))
+            mailer.send(
+                Email(
+                    subject=subject,
+                    sender=Address(settings.mail_from, settings.mail_from_name),
+                    text=text,
+                    personalizations=[Personalization(to=[Address(manager.email, manager.name)])],
+                    categories=["participation-digest"],
+                )
+            )
         except MailError as exc:
             if exc.retryable:
                 _release(session, digest)

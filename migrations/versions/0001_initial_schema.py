@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:56:36.870066
+Create Date: 2026-11-27 02:48:47.251546
 """
 from collections.abc import Sequence
 
@@ -399,6 +399,7 @@ def upgrade() -> None:
     sa.Column('iso_week', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.ForeignKeyConstraint(['manager_id'], ['user.id'], ),
@@ -574,6 +575,7 @@ def upgrade() -> None:
     sa.Column('sent_by_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(), nullable=True),
     sa.Column('recipients', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
@@ -674,7 +676,7 @@ def upgrade() -> None:
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
     sa.Column('committee_id', sa.Integer(), nullable=True),
     sa.Column('bill_version_date', sa.Date(), nullable=True),
-    sa.Column('status', sa.Enum('DRAFT', 'QUEUED', 'RENDERED', 'SENT', 'PARTIALLY_SENT', 'FAILED', 'SUPERSEDED', name='letterstatus'), nullable=False),
+    sa.Column('status', sa.Enum('DRAFT', 'AWAITING_APPROVAL', 'QUEUED', 'RENDERED', 'SENT', 'PARTIALLY_SENT', 'FAILED', 'SUPERSEDED', name='letterstatus'), nullable=False),
     sa.Column('status_changed_at', sa.DateTime(), nullable=False),
     sa.Column('local_note', sa.Text(), nullable=False),
     sa.Column('prepared_by_id', sa.Integer(), nullable=False),
@@ -783,7 +785,7 @@ def upgrade() -> None:
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('letter_id', sa.Integer(), nullable=False),
-    sa.Column('channel', sa.Enum('EMAIL', 'PORTAL', name='channel'), nullable=False),
+    sa.Column('channel', sa.Enum('EMAIL', 'PORTAL', 'MAIL', name='channel'), nullable=False),
     sa.Column('recipient_key', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('legislator_id', sa.Integer(), nullable=True),
     sa.Column('committee_id', sa.Integer(), nullable=True),
@@ -792,7 +794,7 @@ def upgrade() -> None:
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('cc_note', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('sort_order', sa.Integer(), nullable=False),
-    sa.Column('status', sa.Enum('PENDING', 'SENDING', 'ACCEPTED', 'DELIVERED', 'BOUNCED', 'DROPPED', 'DEFERRED', 'FAILED', 'PORTAL_PENDING', 'PORTAL_SUBMITTED', name='deliverystatus'), nullable=False),
+    sa.Column('status', sa.Enum('PENDING', 'SENDING', 'ACCEPTED', 'DELIVERED', 'BOUNCED', 'DROPPED', 'DEFERRED', 'FAILED', 'PORTAL_PENDING', 'PORTAL_SUBMITTED', 'MAIL_PENDING', 'MAILED', name='deliverystatus'), nullable=False),
     sa.Column('status_changed_at', sa.DateTime(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('error', sa.Text(), nullable=False),
@@ -800,6 +802,8 @@ def upgrade() -> None:
     sa.Column('receipt_number', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('submitted_by_id', sa.Integer(), nullable=True),
     sa.Column('submitted_at', sa.DateTime(), nullable=True),
+    sa.Column('mailed_on', sa.Date(), nullable=True),
+    sa.Column('document', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
     sa.ForeignKeyConstraint(['committee_id'], ['committee.id'], ),
     sa.ForeignKeyConstraint(['legislator_id'], ['legislator.id'], ),
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
@@ -828,6 +832,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('idempotencykey', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotencykey_user_id'), ['user_id'], unique=False)
+
+    op.create_table('letterdocumentfile',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('letter_id', sa.Integer(), nullable=False),
+    sa.Column('target_group', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('template_version_id', sa.Integer(), nullable=True),
+    sa.Column('pdf_path', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('pdf_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
+    sa.ForeignKeyConstraint(['template_version_id'], ['lettertemplateversion.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('letter_id', 'target_group', name='uq_letter_document_group')
+    )
+    with op.batch_alter_table('letterdocumentfile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_letterdocumentfile_letter_id'), ['letter_id'], unique=False)
 
     op.create_table('letterreview',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1064,6 +1084,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_letterreview_campaign_id'))
 
     op.drop_table('letterreview')
+    with op.batch_alter_table('letterdocumentfile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_letterdocumentfile_letter_id'))
+
+    op.drop_table('letterdocumentfile')
     with op.batch_alter_table('idempotencykey', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotencykey_user_id'))
 

@@ -8,6 +8,14 @@
     return n.toLocaleString("en-US");
   }
 
+  // "2026-03-16" as the page writes it: "March 16, 2026" (a calendar day, no time zone involved).
+  function longDate(iso) {
+    var parts = iso.split("-").map(Number);
+    var months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+      "October", "November", "December"];
+    return months[parts[1] - 1] + " " + parts[2] + ", " + parts[0];
+  }
+
   function setUpCounter(textarea) {
     var output = document.getElementById(textarea.getAttribute("data-counter"));
     var max = parseInt(textarea.getAttribute("maxlength"), 10);
@@ -76,7 +84,8 @@
           status.className = "delivery-status status-" + recipient.status;
         }
         if (detail) {
-          var text = recipient.receipt_number ? "Receipt " + recipient.receipt_number : recipient.error;
+          var text = recipient.receipt_number ? "Receipt " + recipient.receipt_number :
+            recipient.mailed_on ? "Mailed " + longDate(recipient.mailed_on) : recipient.error;
           if (detail.textContent !== text) {
             detail.textContent = text;
           }

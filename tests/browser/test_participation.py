@@ -33,8 +33,9 @@ def test_a_manager_filters_the_grid_and_nudges_a_city(live_server: str, page: An
         campaign = new_campaign(session, staff)
         acted, idle = division_cities(session, 2)
         official = create_user(session, role=Role.OFFICIAL, city_geoid=acted.geoid)
-        add_letter(session, campaign.id or 0, acted.id or 0, official, LetterStatus.SENT,
-                   deliveries=[DeliveryStatus.DELIVERED])
+        add_letter(
+            session, campaign.id or 0, acted.id or 0, official, LetterStatus.SENT, deliveries=[DeliveryStatus.DELIVERED]
+        )
         cookie = accounts.start_session(session, manager)
         staff_cookie = accounts.start_session(session, staff)
     try:

@@ -83,7 +83,7 @@ def test_a_signers_send_waits_for_review_in_an_approval_campaign(
     assert answer.status_code == 303
     with session_scope() as session:
         [letter] = session.exec(select(Letter).where(Letter.campaign_id == campaign.id)).all()
-        assert letter.status is LetterStatus.DRAFT
+        assert letter.status is LetterStatus.AWAITING_APPROVAL
         review = approval.review_of(session, letter.id or 0)
         assert review is not None and review.status == "pending" and review.local_note == "Our bridge."
         assert not session.exec(select(Delivery).where(Delivery.letter_id == letter.id)).all()  # nothing sent

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from advocacy.accounts.models import User
 from advocacy.campaigns import agenda, stale, stats, wizard
-from advocacy.campaigns.console_models import Alert, AlertRun, CampaignStage, ReconfirmRequest, RunKind
+from advocacy.campaigns.console_models import Alert, AlertRun, CampaignStage, Hearing, ReconfirmRequest, RunKind
 from advocacy.campaigns.hearings import HearingInput, create_hearing
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.service import stage_of
@@ -88,7 +88,9 @@ def test_from_amendment_to_reconfirmed_letter(
         assert page.status_code == 200 and "Re-confirm and send" in page.text and "Our downtown plan." in page.text
         assert len(_letters(campaign_id)) == 1  # the GET sent nothing
         pressed = browser.post(path, data={"_csrf_token": csrf_token(browser)}, follow_redirects=False)
-        assert pressed.status_code == 303 and pressed.headers["location"].startswith("/letters/")
+        # Then the signer follows the letter under the campaign's action link: the press logs no one in.
+        assert pressed.status_code == 303 and re.fullmatch(r"/act/[\w.-]+/letter", pressed.headers["location"])
+        assert "advocacy_session" not in pressed.headers.get("set-cookie", "")
         again = browser.post(path, data={"_csrf_token": csrf_token(browser)}, follow_redirects=False)
         assert again.headers["location"] == pressed.headers["location"]  # a second press finds the same letter
     worker.drain()
@@ -117,6 +119,12 @@ def test_a_move_to_the_next_committee_follows_its_hearing_and_deadline(
 
         seed_rules(session)
         senate_housing = committee_named(session, "Senate", "Housing")
+        # The stage follows the committee's NEXT hearing: hearings other tests (or the demo) scheduled for Senate
+        # Housing are moved into the past, so this test's hearing is the next one whatever ran before.
+        for other in session.exec(select(Hearing).where(Hearing.committee_id == senate_housing.id)).all():
+            other.hearing_date = date(2020, 1, 7)
+            session.add(other)
+        session.commit()
         hearing = create_hearing(
             session, HearingInput(senate_housing.id or 0, date(2027, 6, 9), "13:30", "2100"), staff
         )

@@ -22,7 +22,11 @@ L, D = LetterStatus, DeliveryStatus
 # The machines as ARCHITECTURE.md draws them, written out independently of the tables under test.
 EXPECTED_LETTER_MOVES = {
     (L.DRAFT, L.QUEUED),
+    (L.DRAFT, L.AWAITING_APPROVAL),  # a signer's Send in a campaign with the approval queue
     (L.DRAFT, L.SUPERSEDED),
+    (L.AWAITING_APPROVAL, L.QUEUED),  # staff approve
+    (L.AWAITING_APPROVAL, L.DRAFT),  # staff return it with a comment
+    (L.AWAITING_APPROVAL, L.SUPERSEDED),  # the bill moved on while it waited
     (L.QUEUED, L.RENDERED),
     (L.QUEUED, L.FAILED),
     (L.RENDERED, L.SENT),
@@ -48,6 +52,7 @@ EXPECTED_DELIVERY_MOVES = {
     (D.DEFERRED, D.DROPPED),
     (D.DELIVERED, D.BOUNCED),
     (D.PORTAL_PENDING, D.PORTAL_SUBMITTED),
+    (D.MAIL_PENDING, D.MAILED),  # a committee that takes letters only on paper
 }
 
 

@@ -58,8 +58,13 @@ def division_cities(session: Session, limit: int | None = None) -> list[City]:
 def new_campaign(session: Session, staff: User | None = None) -> Campaign:
     bill = session.exec(select(Bill).where(col(Bill.committee_id).is_not(None)).order_by(col(Bill.id))).first()
     assert bill is not None
-    return campaigns.create_campaign(session, bill_id=bill.id, position="Oppose", created_by=staff,
-                                     title=f"Participation test {uuid.uuid4().hex[:8]}")
+    return campaigns.create_campaign(
+        session,
+        bill_id=bill.id,
+        position="Oppose",
+        created_by=staff,
+        title=f"Participation test {uuid.uuid4().hex[:8]}",
+    )
 
 
 def close(session: Session, campaign_id: int) -> None:
@@ -90,15 +95,28 @@ def add_letter(
     deliveries: list[DeliveryStatus] = (),  # type: ignore[assignment]
     signature_requested: bool = False,
 ) -> Letter:
-    letter = Letter(campaign_id=campaign_id, city_id=city_id, stage=f"test:{uuid.uuid4().hex}", status=status,
-                    prepared_by_id=author.id or 0,
-                    queued_at=None if status is LetterStatus.DRAFT else utcnow())
+    letter = Letter(
+        campaign_id=campaign_id,
+        city_id=city_id,
+        stage=f"test:{uuid.uuid4().hex}",
+        status=status,
+        prepared_by_id=author.id or 0,
+        queued_at=None if status is LetterStatus.DRAFT else utcnow(),
+    )
     session.add(letter)
     session.flush()
     for n, delivery_status in enumerate(deliveries):
         channel = Channel.PORTAL if delivery_status.value.startswith("portal") else Channel.EMAIL
-        session.add(Delivery(letter_id=letter.id or 0, channel=channel, recipient_key=f"test:{n}", name=f"R {n}",
-                             reason="test", status=delivery_status))
+        session.add(
+            Delivery(
+                letter_id=letter.id or 0,
+                channel=channel,
+                recipient_key=f"test:{n}",
+                name=f"R {n}",
+                reason="test",
+                status=delivery_status,
+            )
+        )
     if signature_requested:
         session.add(SignatureRequest(letter_id=letter.id or 0, requested_by_id=author.id or 0))
     session.commit()

@@ -46,7 +46,7 @@ def test_charts_page_has_accessible_svg_and_tables(client: Any, people: dict[str
     page = client.get("/participation/charts")
     assert page.status_code == 200
     assert page.text.count('role="img"') >= 3
-    assert "<title id=\"ranked-title\">" in page.text and "<desc id=" in page.text
+    assert '<title id="ranked-title">' in page.text and "<desc id=" in page.text
     assert "Letters sent per week" in page.text and campaign.title in page.text
 
 

@@ -81,7 +81,7 @@ def test_city_history_and_csv_are_formula_safe(client: Any, people: dict[str, Us
         from tests.participation.conftest import close, new_campaign
 
         made = new_campaign(session, people["staff"])
-        made.title = "=HYPERLINK(\"http://evil.example\")"
+        made.title = '=HYPERLINK("http://evil.example")'
         session.add(made)
         session.commit()
         city = sacramento(session)
@@ -94,7 +94,7 @@ def test_city_history_and_csv_are_formula_safe(client: Any, people: dict[str, Us
         assert exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(exported.text)))
         titles = [row[2] for row in rows[1:]]
-        assert "'=HYPERLINK(\"http://evil.example\")" in titles
+        assert '\'=HYPERLINK("http://evil.example")' in titles
         assert not any(t.startswith("=") for t in titles)
         login(client, people["manager"])
         slug = _slug(people["manager"].division_id)
@@ -123,15 +123,18 @@ def test_api_divisions_and_participation(client: Any, people: dict[str, User], c
     cell = next(c for c in body["cities"] if c["city_id"] == city.id)["campaigns"][0]
     assert cell["state"] == "sent" and cell["acted"] is True
     assert body["acted"] == 1 and body["possible"] == len(body["cities"])
-    since = client.get(f"/api/v1/divisions/{home}/participation?campaign={campaign.id}&since=2000-01-01",
-                       headers=bearer(token)).json()
+    since = client.get(
+        f"/api/v1/divisions/{home}/participation?campaign={campaign.id}&since=2000-01-01", headers=bearer(token)
+    ).json()
     assert [c["city_id"] for c in since["cities"]] == [city.id]
-    as_csv = client.get(f"/api/v1/divisions/{home}/participation?campaign={campaign.id}&format=csv",
-                        headers=bearer(token))
+    as_csv = client.get(
+        f"/api/v1/divisions/{home}/participation?campaign={campaign.id}&format=csv", headers=bearer(token)
+    )
     assert as_csv.status_code == 200 and "Sacramento" in as_csv.text
     assert client.get(f"/api/v1/divisions/{other}/participation", headers=bearer(token)).status_code == 403
-    assert client.get(f"/api/v1/divisions/{home}/participation?since=yesterday",
-                      headers=bearer(token)).status_code == 400
+    assert (
+        client.get(f"/api/v1/divisions/{home}/participation?since=yesterday", headers=bearer(token)).status_code == 400
+    )
     assert client.get(f"/api/v1/divisions/{home}/participation", headers=bearer(official_token)).status_code == 403
     assert client.get(f"/api/v1/divisions/{home}/participation").status_code == 401
 
@@ -146,8 +149,12 @@ def test_nudge_once_per_city_campaign_and_day(
 
         official = create_user(session, city_geoid=idle.geoid)
     login(client, people["manager"])
-    form = {"campaign_id": str(campaign.id), "city_id": [str(idle.id), str(acted.id)],
-            "back": "/participation", "_csrf_token": csrf_token(client)}
+    form = {
+        "campaign_id": str(campaign.id),
+        "city_id": [str(idle.id), str(acted.id)],
+        "back": "/participation",
+        "_csrf_token": csrf_token(client),
+    }
     first = client.post("/participation/nudges", data=form, follow_redirects=False)
     assert first.status_code in (302, 303), first.text
     assert "1%20reminder" in first.headers["location"]
@@ -159,8 +166,7 @@ def test_nudge_once_per_city_campaign_and_day(
         assert [(n.city_id, n.status) for n in nudges] == [(idle.id, MailState.SENT)]
         # Running the actor again sends nothing more: the nudge is no longer pending.
         service.send_nudge(session, nudges[0].id or 0, mailer)
-    to_official = [e for e in mailer.sent if any(a.email == official.email for p in e.personalizations
-                                                 for a in p.to)]
+    to_official = [e for e in mailer.sent if any(a.email == official.email for p in e.personalizations for a in p.to)]
     assert len(to_official) == 1 and campaign.title in to_official[0].text
 
 
