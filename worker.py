@@ -3,13 +3,9 @@
 It sets the broker from ADVOCACY_BROKER_URL, then imports every package's actors.
 """
 
-import gc
-
 import advocacy.actors
 import advocacy.broker  # noqa: F401
+from advocacy.heap import freeze_boot_heap
 
-# Everything imported above lives as long as the worker process (~180,000 objects). Frozen, it is no longer scanned
-# by every full garbage collection: WeasyPrint allocates enough to trigger one every ~25 letters, and the scans
-# cost ~4 ms of CPU per letter (bench/letters.py, docs/benchmarks.md). Import-time garbage is collected first.
-gc.collect()
-gc.freeze()
+# Everything imported above lives as long as the worker process: frozen, full collections no longer scan it.
+freeze_boot_heap()

@@ -130,7 +130,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def embedded_worker(app: Litestar) -> AsyncIterator[None]:
         from advocacy import jobs
+        from advocacy.heap import freeze_boot_heap
 
+        freeze_boot_heap()  # the app is built: what lives now lives as long as the process
         with jobs.embedded_runtime(settings):
             yield
 

@@ -65,6 +65,10 @@ def database() -> Iterator[str]:
 
 os.environ["ADVOCACY_EMBEDDED_WORKER_THREADS"] = "0"  # tests run their own worker (the `worker` fixture)
 
+from advocacy.heap import never_freeze  # noqa: E402  (after the environment above)
+
+never_freeze()  # the apps tests build mid-run must not pin live rows (advocacy/heap.py)
+
 
 @pytest.fixture(scope="session")
 def loaded_data(database: str) -> dict[str, int]:
