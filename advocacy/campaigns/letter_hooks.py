@@ -25,13 +25,13 @@ def document_fields(session: Session, campaign: Campaign, city_id: int, stage: S
     from advocacy.campaigns.console_models import Hearing
     from advocacy.campaigns.variants import template_source_for
 
-    source, _version_id = template_source_for(session, campaign, city_id, stage)
+    source, version_id = template_source_for(session, campaign, city_id, stage)
     plan = plan_of(session, campaign.id or 0)
     hearing = session.get(Hearing, plan.hearing_id) if plan and plan.hearing_id else None
     hearing_date: date | None = None
     if hearing is not None and stage.committee is not None and hearing.committee_id == stage.committee.id:
         hearing_date = hearing.hearing_date
-    return {"template_source": source, "hearing_date": hearing_date}
+    return {"template_source": source, "template_version_id": version_id, "hearing_date": hearing_date}
 
 
 def template_version_id(session: Session, campaign: Campaign, city_id: int, stage: Stage) -> int | None:

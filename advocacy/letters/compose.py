@@ -391,7 +391,7 @@ def group_documents(
         )
         addressed = {*names, to.name, *(name for name, _ in to.also)}
         cc = [line for line in main.cc if line.partition(", ")[0] not in addressed]
-        document = replace(main, addressee=to, cc=cc, template_source=source)
+        document = replace(main, addressee=to, cc=cc, template_source=source, template_version_id=version_id)
         found.append(GroupDocument(group, document, version_id, names))
     return found
 

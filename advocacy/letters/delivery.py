@@ -188,6 +188,8 @@ def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = N
     pdfs = {"": pdf, **{item.group: data for item, data in extras}}
     batches = _batches(session, letter, claim, deliveries, pdfs, loaded) if claim else []
     letter.pdf_path, letter.pdf_sha256 = relative, digest
+    # The version the PDF was made from (staff may have changed the campaign's variants since the draft was made).
+    letter.template_version_id = main.template_version_id
     letter.rendered_at = letter.next_step_at = now
     _move(letter, LetterStatus.RENDERED)
     session.add(letter)

@@ -111,6 +111,7 @@ class LetterDocument:
     hearing_date: date | None = None
     league_name: str = "League of California Cities"
     template_source: str | None = None  # staff-edited body template replacing ``<kind>/body.html``
+    template_version_id: int | None = None  # that template's version, for the letter to record (None: file template)
 
     @property
     def pdf_title(self) -> str:
@@ -209,10 +210,13 @@ def _body_template(doc: LetterDocument) -> jinja2.Template:
     return _PROJECT_ENV.get_template(f"{doc.kind}/body.html")
 
 
+_NOT_VARIABLES = frozenset({"template_source", "template_version_id"})
+
+
 def _context(doc: LetterDocument) -> dict[str, Any]:
-    # The documented variables are the dataclass fields (not template_source); shallow, so nested dataclasses stay
-    # objects with attributes (asdict would turn them into dicts).
-    return {f.name: getattr(doc, f.name) for f in fields(doc) if f.name != "template_source"}
+    # The documented variables are the dataclass fields (not the template's own source and version); shallow, so
+    # nested dataclasses stay objects with attributes (asdict would turn them into dicts).
+    return {f.name: getattr(doc, f.name) for f in fields(doc) if f.name not in _NOT_VARIABLES}
 
 
 def _seal_src(doc: LetterDocument, *, for_pdf: bool) -> str:

@@ -149,9 +149,7 @@ def mark_submitted(
 ) -> Response[Any]:
     """Record that a person submitted the packet to the Position Letter Portal, with its receipt number."""
     try:
-        delivery = service.mark_portal_submitted(session, delivery_id, user, data.receipt_number)
-        if delivery.letter_id != letter_id:
-            raise service.LetterNotFound(f"no delivery {delivery_id} on letter {letter_id}")
+        service.mark_portal_submitted(session, delivery_id, user, data.receipt_number, letter_id=letter_id)
     except DOMAIN_ERRORS as exc:
         session.rollback()
         if to_http(exc).status_code == 404:

@@ -565,11 +565,15 @@ def _stored_key(session: Session, user: User, key: str) -> IdempotencyKey | None
 # The Position Letter Portal
 
 
-def mark_portal_submitted(session: Session, delivery_id: int, user: User, receipt_number: str) -> Delivery:
-    """A person uploaded the packet to the portal and records the receipt it showed (staff or the city's officials)."""
+def mark_portal_submitted(
+    session: Session, delivery_id: int, user: User, receipt_number: str, *, letter_id: int | None = None
+) -> Delivery:
+    """A person uploaded the packet to the portal and records the receipt it showed (staff or the city's officials).
+
+    ``letter_id``: the letter the request names; a delivery of another letter is not found (nothing is changed)."""
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise LetterNotFound(f"no delivery {delivery_id}")
+    if delivery is None or (letter_id is not None and delivery.letter_id != letter_id):
+        raise LetterNotFound(f"no delivery {delivery_id}" + (f" on letter {letter_id}" if letter_id else ""))
     letter = get_letter(session, delivery.letter_id, user)
     receipt = " ".join(receipt_number.split())
     if delivery.channel is not Channel.PORTAL:

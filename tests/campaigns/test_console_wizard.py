@@ -23,9 +23,12 @@ from advocacy.campaigns.hearings import HearingInput, create_hearing
 from advocacy.campaigns.models import Campaign, CampaignStatus, Position, TargetGroup
 from advocacy.campaigns.service import stage_of
 from advocacy.db import session_scope, utcnow
+from advocacy.letters import delivery
 from advocacy.letters import service as letters
+from advocacy.letters.models import Letter
 from tests.campaigns.conftest import audience_size, bill_by_label, city_named, committee_named
 from tests.helpers import csrf_token, login
+from tests.letters.test_flow import pdf_text
 
 BODY = "<p>Variant {{ 'A' }}: the {{ letterhead.official_name }} supports {{ bill.label }}.</p>"
 
@@ -268,6 +271,19 @@ def test_a_letter_records_the_template_version_it_was_composed_with(
     with session_scope() as session:
         letter = letters.send_letter(session, campaign.id or 0, mayor)
         assert letter.template_version_id == version
+    # Staff switch the variant before a worker renders the letter: the letter records the version its PDF was made
+    # from, not the one chosen when it was queued.
+    other = _template(staff, BODY.replace("Variant {{ 'A' }}", "Second wording"))
+    with session_scope() as session:
+        row = session.get(Campaign, campaign.id)
+        assert row is not None
+        variants.set_variants(session, row, TargetGroup.COMMITTEE, [other])
+    with session_scope() as session:
+        assert delivery.render_letter(session, letter.id or 0)
+    with session_scope() as session:
+        rendered = session.get(Letter, letter.id)
+        assert rendered is not None and rendered.template_version_id == other
+        assert "Second wording" in pdf_text(delivery.storage_path(rendered.pdf_path or "").read_bytes())
     plain = make_campaign(targets=None)
     with session_scope() as session:
         row = session.get(Campaign, plain.id)

@@ -220,6 +220,15 @@ def test_portal_only_committee_gets_a_packet_and_members_are_still_emailed(
     # Another official of the city records the portal's receipt; a different receipt later is refused.
     login(client, clerk)
     url = f"/letters/{letter_id}/deliveries/{portal_delivery.id}/submitted"
+    # The delivery named under another letter's address is not found there, and nothing is recorded.
+    wrong = client.post(
+        f"/letters/{letter_id + 1000}/deliveries/{portal_delivery.id}/submitted",
+        data={"receipt_number": "PLP-WRONG", "_csrf_token": csrf_token(client)},
+    )
+    assert wrong.status_code == 404
+    with session_scope() as session:
+        untouched = session.get(Delivery, portal_delivery.id)
+        assert untouched is not None and untouched.status is DeliveryStatus.PORTAL_PENDING
     missing = client.post(url, data={"receipt_number": " ", "_csrf_token": csrf_token(client)})
     assert missing.status_code == 422 and "receipt number" in missing.text
     done = client.post(
