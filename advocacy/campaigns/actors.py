@@ -10,7 +10,7 @@ import dramatiq
 from sqlmodel import Session
 
 from advocacy import broker as _broker  # noqa: F401  (the broker is set before any actor is declared)
-from advocacy.campaigns import alerts
+from advocacy.campaigns import alerts, approval
 from advocacy.db import session_scope
 from advocacy.jobs import sweep_task
 from advocacy.mail import get_mailer
@@ -25,6 +25,18 @@ def send_alert_run(run_id: int) -> None:
             alerts.process_run(session, run_id, mailer=get_mailer())
         except alerts.AlertRetry as retry:
             raise dramatiq.Retry(str(retry), delay=retry.delay_ms) from None
+
+
+@dramatiq.actor(queue_name=QUEUE, time_limit=60_000, max_retries=5, min_backoff=5_000)
+def notify_returned(review_id: int) -> None:
+    """Tell a signer that staff returned their letter (once: a redelivered message finds it sent)."""
+    with session_scope() as session:
+        approval.send_return_notice(session, review_id, mailer=get_mailer())
+
+
+@sweep_task("letter-return-notices")
+def sweep_return_notices(session: Session) -> int:
+    return approval.sweep_return_notices(session)
 
 
 @sweep_task("campaign-alerts")

@@ -13,6 +13,7 @@ letters of the past stage are superseded (``campaigns.stale``) and ``close_super
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,9 +24,12 @@ from advocacy.accounts.models import User
 from advocacy.campaigns.alerts import plan_of
 from advocacy.campaigns.console_models import LetterReview, ReviewStatus
 from advocacy.campaigns.models import Campaign
-from advocacy.db import utcnow
+from advocacy.campaigns.service import bill_of
+from advocacy.db import after_commit, utcnow
 from advocacy.directory.models import City
 from advocacy.letters.models import Letter, LetterStatus
+from advocacy.mail import Address, Email, Mailer, Personalization, render_email
+from advocacy.settings import get_settings
 
 COMMENT_MAX = 2_000
 
@@ -125,11 +129,78 @@ def return_letter(session: Session, review_id: int, reviewer: User, comment: str
         review.reviewer_id, review.decided_at = reviewer.id, utcnow()
         session.add(review)
         accounts.record(session, reviewer, "letter.return", f"letter:{letter.id}", {"comment": comment[:200]})
+        review_id = review.id or 0
+        after_commit(session, lambda: _enqueue_return_notice(review_id))
         session.commit()
     except StaleDataError:
         session.rollback()
         raise ReviewError("Another member of staff decided on this letter a moment ago.") from None
     return review
+
+
+RETURN_NOTICE_STUCK = timedelta(minutes=10)
+
+
+def _enqueue_return_notice(review_id: int) -> None:
+    from advocacy.campaigns import actors
+
+    actors.notify_returned.send(review_id)
+
+
+def send_return_notice(session: Session, review_id: int, *, mailer: Mailer) -> bool:
+    """E-mail the signer that staff returned their letter, with the comment and the link to edit and send it again.
+
+    Once per return (``signer_notified_at``); nothing when the letter is no longer waiting for them. A retryable
+    mail error propagates (the actor retries); False when there was nothing to send."""
+    review = session.get(LetterReview, review_id)
+    if review is None or review.status != ReviewStatus.RETURNED or review.signer_notified_at is not None:
+        return False
+    letter = session.get(Letter, review.letter_id)
+    signer = session.get(User, review.signer_id)
+    campaign = session.get(Campaign, review.campaign_id)
+    if letter is None or signer is None or campaign is None or letter.status is not LetterStatus.DRAFT:
+        return False
+    settings = get_settings()
+    subject, text, html = render_email(
+        "letter_returned",
+        {
+            "signer": signer,
+            "campaign": campaign,
+            "bill": bill_of(session, campaign),
+            "comment": review.comment,
+            "link": f"{settings.base_url.rstrip('/')}/letters/{letter.id}",
+            "deadline": campaign.deadline,
+        },
+    )
+    mailer.send(
+        Email(
+            subject=subject,
+            sender=Address(settings.mail_from, settings.mail_from_name),
+            text=text,
+            html=html,
+            personalizations=[Personalization(to=[Address(signer.email, signer.name)])],
+            categories=["letter-returned"],
+        )
+    )
+    review.signer_notified_at = utcnow()
+    session.add(review)
+    session.commit()
+    return True
+
+
+def sweep_return_notices(session: Session) -> int:
+    """Re-send the nudge for returns whose signer was not e-mailed within ``RETURN_NOTICE_STUCK``."""
+    cutoff = utcnow() - RETURN_NOTICE_STUCK
+    ids = session.exec(
+        select(LetterReview.id).where(
+            LetterReview.status == ReviewStatus.RETURNED,
+            col(LetterReview.signer_notified_at).is_(None),
+            col(LetterReview.decided_at) < cutoff,
+        )
+    ).all()
+    for review_id in ids:
+        _enqueue_return_notice(review_id or 0)
+    return len(ids)
 
 
 def close_superseded(session: Session, letters: list[Letter]) -> None:

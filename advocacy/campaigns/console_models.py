@@ -272,6 +272,8 @@ class LetterReview(SQLModel, table=True):
     reviewer_id: int | None = Field(default=None, foreign_key="user.id")
     submitted_at: NaiveDatetime = Field(default_factory=utcnow)
     decided_at: NaiveDatetime | None = None
+    # When the signer was e-mailed that staff returned the letter (None: not yet; the sweep re-sends the nudge).
+    signer_notified_at: NaiveDatetime | None = None
 
 
 class ReconfirmRequest(SQLModel, table=True):

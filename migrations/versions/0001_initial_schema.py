@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 02:48:47.251546
+Create Date: 2026-11-27 04:09:22.350709
 """
 from collections.abc import Sequence
 
@@ -860,6 +860,7 @@ def upgrade() -> None:
     sa.Column('reviewer_id', sa.Integer(), nullable=True),
     sa.Column('submitted_at', sa.DateTime(), nullable=False),
     sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('signer_notified_at', sa.DateTime(), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
     sa.ForeignKeyConstraint(['reviewer_id'], ['user.id'], ),

@@ -138,6 +138,26 @@ def test_held_returned_with_a_comment_resubmitted_approved_and_sent(
     assert the_letter(campaign.id or 0).status is LetterStatus.DRAFT
     assert "Plymouth" not in client.get("/console/reviews").text
 
+    # The signer is e-mailed the comment and the link (once: a redelivered message and the sweep send nothing more).
+    worker.drain()
+    notices = [p for p in sendgrid.accepted if "letter-returned" in p.get("categories", [])]
+    assert len(notices) == 1 and notices[0]["personalizations"][0]["to"][0]["email"] == signer.email
+    body = next(c["value"] for c in notices[0]["content"] if c["type"] == "text/plain")
+    assert comment in body and f"/letters/{letter.id}" in body and "has not been sent" in body
+    from advocacy.campaigns import actors as campaign_actors
+    from advocacy.campaigns.approval import RETURN_NOTICE_STUCK, sweep_return_notices
+
+    campaign_actors.notify_returned.send(review_id)
+    with session_scope() as session:
+        review = session.get(LetterReview, review_id)
+        assert review is not None and review.signer_notified_at is not None
+        review.decided_at = utcnow() - 2 * RETURN_NOTICE_STUCK  # long ago: the sweep would look at it
+        session.add(review)
+        session.commit()
+        assert sweep_return_notices(session) == 0  # already told
+    worker.drain()
+    assert len([p for p in sendgrid.accepted if "letter-returned" in p.get("categories", [])]) == 1
+
     # The signer sees the comment on the action page, the letter page and through the API, and sends again.
     login(client, signer)
     action_page = client.get(f"/campaigns/{campaign.id}")
@@ -413,3 +433,43 @@ def test_the_approval_queue_pages_and_api_are_staff_only(
     assert found["letters_by_status"] == {"awaiting_approval": 1}
     schema = json.dumps(client.get("/schema/openapi.json").json())
     assert "awaiting_approval" in schema and "review_comment" in schema
+
+
+def test_a_lost_return_notice_is_sent_by_the_sweep_once(
+    client: Any,
+    worker: Any,
+    sendgrid: Any,
+    staff: User,
+    make_campaign: Callable[..., Campaign],
+    make_official: Callable[..., User],
+) -> None:
+    import dramatiq
+
+    from advocacy.campaigns.approval import RETURN_NOTICE_STUCK, sweep_return_notices
+
+    signer = make_official("Sutter Creek", may_sign=True)
+    campaign = launched(make_campaign, staff, "Sutter Creek")
+    login(client, signer)
+    press_send(client, campaign.id or 0, "")
+    worker.drain()  # the launch's alerts
+    letter = the_letter(campaign.id or 0)
+    review_id = review_id_of(letter.id or 0)
+    with session_scope() as session:
+        approval.return_letter(session, review_id, staff, "Add a sentence on our downtown.")
+    dramatiq.get_broker().flush("alerts")  # a broker outage: the notice's message is gone
+
+    def notices() -> list[dict[str, Any]]:
+        return [p for p in sendgrid.accepted if "letter-returned" in p.get("categories", [])]
+
+    with session_scope() as session:
+        assert sweep_return_notices(session) == 0  # too fresh: its message may still be on its way
+        review = session.get(LetterReview, review_id)
+        assert review is not None and review.signer_notified_at is None
+        review.decided_at = utcnow() - 2 * RETURN_NOTICE_STUCK
+        session.add(review)
+        session.commit()
+        assert sweep_return_notices(session) == 1
+    worker.drain()
+    assert len(notices()) == 1 and "downtown" in str(notices()[0]["content"])
+    with session_scope() as session:
+        assert sweep_return_notices(session) == 0
