@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar.testing import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from advocacy.accounts.models import User
 from advocacy.campaigns import agenda, stale, stats, wizard
@@ -70,7 +70,9 @@ def test_from_amendment_to_reconfirmed_letter(
         campaign = session.get(Campaign, campaign_id)
         new_stage = stage_of(session, campaign)  # type: ignore[arg-type]
         assert new_stage.key != first_stage.key and new_stage.key.endswith("@2026-04-20")
-        rows = session.exec(select(CampaignStage).where(CampaignStage.campaign_id == campaign_id)).all()
+        rows = session.exec(
+            select(CampaignStage).where(CampaignStage.campaign_id == campaign_id).order_by(col(CampaignStage.id))
+        ).all()
         assert [r.stage_key for r in rows] == [first_stage.key, new_stage.key] and rows[0].closed_at is not None
         assert "amended" in rows[1].reason
         found = stats.campaign_stats(session, campaign)  # type: ignore[arg-type]
@@ -100,7 +102,9 @@ def test_from_amendment_to_reconfirmed_letter(
     with session_scope() as session:
         request = session.exec(select(ReconfirmRequest).where(ReconfirmRequest.old_letter_id == old.id)).one()
         assert request.confirmed_letter_id == new.id and request.notified_at is not None
-        runs = session.exec(select(AlertRun).where(AlertRun.campaign_id == campaign_id)).all()
+        runs = session.exec(
+            select(AlertRun).where(AlertRun.campaign_id == campaign_id).order_by(col(AlertRun.id))
+        ).all()
         assert [r.kind for r in runs] == [RunKind.LAUNCH, RunKind.RECONFIRM]
         assert session.exec(select(Alert).where(Alert.run_id == runs[1].id)).one().reconfirm_id == request.id
 
