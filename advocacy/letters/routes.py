@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -119,19 +120,25 @@ def letter_pdf_page(
         return _pdf(*service.letter_pdf(session, letter_id, user, document))
 
 
-@post("/letters/{letter_id:int}/send", guards=[allow(Role.OFFICIAL)], sync_to_thread=True, include_in_schema=False)
-def send_draft(
-    session: DbSession, user: CurrentUser, letter_id: FromPath[int], data: URLEncodedBody[NoteForm]
-) -> Response[Any]:
-    """A signer sends the letter another official prepared."""
+def _letter_form(session: DbSession, user: User, letter_id: int, action: Callable[[], object]) -> Response[Any]:
+    """A form posted from the letter page: do ``action``, then back to the page, or the page again with the error
+    (nothing changed); a letter or delivery the user may not see is a 404."""
     try:
-        service.send_draft(session, letter_id, user, data.local_note)
+        action()
     except DOMAIN_ERRORS as exc:
         session.rollback()
         if to_http(exc).status_code == 404:
             raise to_http(exc) from None
         return letter_page_template(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
     return Redirect(path=f"/letters/{letter_id}", status_code=303)
+
+
+@post("/letters/{letter_id:int}/send", guards=[allow(Role.OFFICIAL)], sync_to_thread=True, include_in_schema=False)
+def send_draft(
+    session: DbSession, user: CurrentUser, letter_id: FromPath[int], data: URLEncodedBody[NoteForm]
+) -> Response[Any]:
+    """A signer sends the letter another official prepared."""
+    return _letter_form(session, user, letter_id, lambda: service.send_draft(session, letter_id, user, data.local_note))
 
 
 @post(
@@ -148,14 +155,12 @@ def mark_submitted(
     data: URLEncodedBody[ReceiptForm],
 ) -> Response[Any]:
     """Record that a person submitted the packet to the Position Letter Portal, with its receipt number."""
-    try:
-        service.mark_portal_submitted(session, delivery_id, user, data.receipt_number, letter_id=letter_id)
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        if to_http(exc).status_code == 404:
-            raise to_http(exc) from None
-        return letter_page_template(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
-    return Redirect(path=f"/letters/{letter_id}", status_code=303)
+    return _letter_form(
+        session,
+        user,
+        letter_id,
+        lambda: service.mark_portal_submitted(session, delivery_id, user, data.receipt_number, letter_id=letter_id),
+    )
 
 
 @post(
@@ -172,14 +177,12 @@ def mark_mailed(
     data: URLEncodedBody[MailedForm],
 ) -> Response[Any]:
     """Record the day a person mailed the packet to a committee that takes letters only on paper."""
-    try:
-        paper.mark_mailed(session, delivery_id, user, data.mailed_on, letter_id=letter_id)
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        if to_http(exc).status_code == 404:
-            raise to_http(exc) from None
-        return letter_page_template(session, user, letter_id, error=str(exc), status_code=to_http(exc).status_code)
-    return Redirect(path=f"/letters/{letter_id}", status_code=303)
+    return _letter_form(
+        session,
+        user,
+        letter_id,
+        lambda: paper.mark_mailed(session, delivery_id, user, data.mailed_on, letter_id=letter_id),
+    )
 
 
 def _search(
