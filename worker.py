@@ -3,9 +3,13 @@
 It sets the broker from ADVOCACY_BROKER_URL, then imports every package's actors.
 """
 
+import dramatiq
+
 import advocacy.actors
 import advocacy.broker  # noqa: F401
-from advocacy.heap import freeze_boot_heap
+from advocacy.heap import FreezeWarmHeap, freeze_boot_heap
 
-# Everything imported above lives as long as the worker process: frozen, full collections no longer scan it.
+# Everything imported above lives as long as the worker process: frozen, full collections no longer scan it; and
+# what each actor's first message builds to keep (fonts, compiled statements, templates) is frozen after it.
 freeze_boot_heap()
+dramatiq.get_broker().add_middleware(FreezeWarmHeap())

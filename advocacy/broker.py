@@ -26,6 +26,19 @@ REDIS_MAINTENANCE_CHANCE = 50_000
 PING_TIMEOUT_SECONDS = 3.0
 
 
+# Messages a worker thread keeps in hand. dramatiq's Redis consumer, once its prefetch is full, sleeps with a
+# growing backoff (up to the worker timeout, 1 s) before it hands back acks and fetches again; with dramatiq's
+# default of 2 per thread, one ~50 ms letter in hand does not cover that sleep and the worker stalls (measured in
+# bench/letters.py: 20 stalls of 5-90 ms per 300 letters, 1.6 ms per letter). Four per thread cover it.
+QUEUE_PREFETCH_PER_THREAD = 4
+
+
+def worker_environment(threads: int) -> dict[str, str]:
+    """dramatiq's own settings for worker processes, which dramatiq reads from the environment (lower-case names);
+    an operator's value in the environment wins."""
+    return {"dramatiq_queue_prefetch": str(QUEUE_PREFETCH_PER_THREAD * threads)}
+
+
 def build_broker(url: str, *, metrics_port: int | None = None) -> dramatiq.Broker:
     """A broker for ``url`` (see the module docstring); ``ValueError`` for any other scheme.
 

@@ -57,10 +57,13 @@ def worker(processes: int, threads: int, queues: str) -> None:
 
     if get_settings().embedded_broker:
         raise click.UsageError("set ADVOCACY_BROKER_URL (redis://… or amqp://…); `advocacy run` has its own workers")
+    from advocacy.broker import worker_environment
+
     args = [sys.executable, "-m", "dramatiq", "worker", "--processes", str(processes), "--threads", str(threads)]
     if queues:
         args += ["--queues", *queues.split(",")]
-    os.execv(sys.executable, args)  # noqa: S606  (replaces this process with dramatiq; args are ours)
+    environment = {**worker_environment(threads), **os.environ}
+    os.execve(sys.executable, args, environment)  # noqa: S606  (replaces this process with dramatiq; args are ours)
 
 
 @main.command()

@@ -120,6 +120,8 @@ class Timings(dramatiq.Middleware):
             "process_cpu_seconds_since_boot": round(time.process_time() - self.process_cpu_at_boot, 3),
             "sql_statements": dict(self.statements),
             "gc": {k: {"collections": self.gc_counts[k], "seconds": round(v, 3)} for k, v in self.gc_seconds.items()},
+            "gc_tracked_objects_at_shutdown": len(gc.get_objects()),
+            "gc_frozen_objects": gc.get_freeze_count(),
             "gap_seconds_between_messages": round(sum(self.gaps), 4),
             "gaps_ms": {
                 "median": round(1000 * statistics.median(self.gaps), 2) if self.gaps else None,

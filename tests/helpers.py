@@ -7,11 +7,18 @@ need a city and regional managers a division, so tests using these helpers need 
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from advocacy import PROJECT_DIR
 from advocacy.accounts import service
 from advocacy.accounts.auth import SESSION_COOKIE
 from advocacy.accounts.models import Role, User
@@ -95,3 +102,22 @@ def api_token(session: Session, user: User) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def background_process(args: list[str], log_path: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``args`` run from the project folder in a session of their own, their output in ``log_path``; stopped on the
+    way out with SIGTERM (a dramatiq master stops its workers and forks), SIGKILL to the group if that hangs."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            args, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -14,8 +14,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
 from advocacy.accounts.models import Role, User
@@ -252,10 +254,14 @@ def signer_of(user: User | None, city: City) -> Signer:
 def regional_managers(session: Session, city: City) -> list[User]:
     if city.division_id is None:
         return []
-    query = select(User).where(
-        User.role == Role.REGIONAL_MANAGER, User.division_id == city.division_id, col(User.active).is_(True)
-    )
+    query = select(User).where(is_regional_manager_of(User, city.division_id))
     return list(session.exec(query.order_by(col(User.id))).all())
+
+
+def is_regional_manager_of(user: Any, division_id: Any) -> ColumnElement[bool]:
+    """The condition on ``user`` (``User`` or an alias of it) for the division's active regional public affairs
+    managers, who are in the cc block of its cities' letters and copied on them."""
+    return and_(user.role == Role.REGIONAL_MANAGER, user.division_id == division_id, col(user.active).is_(True))
 
 
 def cc_list(

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, or_, select
 
@@ -36,9 +37,9 @@ from advocacy.letters.compose import (
     build_document,
     california_date,
     group_documents,
+    is_regional_manager_of,
     official_name,
     pdf_filename,
-    regional_managers,
     storage_path,
 )
 from advocacy.letters.document import LetterDocument, TemplateError, render_letter_pdf
@@ -96,25 +97,47 @@ class Loaded:
     managers: list[User]  # the city's regional public affairs managers: in the cc block and copied
 
 
-def _load(session: Session, letter: Letter) -> Loaded:
-    """Everything a step needs besides the letter, in one query (the rows are already in the session when a step
-    has read them: then no query at all)."""
-    row = session.execute(
-        sa_select(Campaign, Bill, City, Committee, User)
+# Aliases made once: an alias made per call gets a new cache key, so SQLAlchemy would compile the query anew for
+# every letter (measured: the worker's step 0.9 ms slower instead of 0.35 ms faster).
+_SIGNER = aliased(User, name="signer")
+_MANAGER = aliased(User, name="manager")
+
+
+def _load(session: Session, letter_id: int) -> Loaded | None:
+    """The letter and everything a step needs besides its deliveries, in ONE query (None: no such letter).
+
+    One row per regional manager of the city's division (one row when it has none): cheaper for a worker than a
+    query for the letter, one for its context and one for the managers."""
+    rows = session.execute(
+        sa_select(Letter, Campaign, Bill, City, Committee, _SIGNER, _MANAGER)
+        .join(Campaign, col(Campaign.id) == Letter.campaign_id)
         .join(Bill, col(Bill.id) == Campaign.bill_id)
-        .join(City, col(City.id) == letter.city_id)
-        .outerjoin(Committee, col(Committee.id) == letter.committee_id)
-        .outerjoin(User, col(User.id) == letter.signer_id)
-        .where(col(Campaign.id) == letter.campaign_id)
-    ).one()
-    campaign, bill, city, committee, signer = row.tuple()
+        .join(City, col(City.id) == Letter.city_id)
+        .outerjoin(Committee, col(Committee.id) == Letter.committee_id)
+        .outerjoin(_SIGNER, col(_SIGNER.id) == Letter.signer_id)
+        .outerjoin(_MANAGER, is_regional_manager_of(_MANAGER, City.division_id))
+        .where(col(Letter.id) == letter_id)
+        .order_by(col(_MANAGER.id))
+    ).all()
+    if not rows:
+        return None
+    letter, campaign, bill, city, committee, signer, _ = rows[0].tuple()
+    managers = [row[6] for row in rows if row[6] is not None]
     # The stage the letter was written for (not where the bill is now): it is addressed to that committee.
     stage = Stage(
         key=letter.stage,
         committee=committee,
         label=committee.full_name if committee else letter.stage.partition("@")[0],
     )
-    return Loaded(letter, campaign, bill, city, stage, signer, regional_managers(session, city))
+    return Loaded(letter, campaign, bill, city, stage, signer, managers)
+
+
+def _context(session: Session, letter: Letter) -> Loaded:
+    """``_load`` for a letter the step already holds."""
+    loaded = _load(session, letter.id or 0)
+    if loaded is None:
+        raise LookupError(f"letter {letter.id} no longer exists")
+    return loaded
 
 
 def deliveries_of(session: Session, letter_id: int) -> list[Delivery]:
@@ -129,7 +152,7 @@ def letter_document(
     session: Session, letter: Letter, deliveries: list[Delivery] | None = None, loaded: Loaded | None = None
 ) -> LetterDocument:
     """The stored letter as a document: its signer, note, stage and the recipients it was queued with."""
-    loaded = loaded or _load(session, letter)
+    loaded = loaded or _context(session, letter)
     copies = [
         CopyLine(key=d.recipient_key, name=d.name, reason=d.reason, cc_note=d.cc_note)
         for d in (deliveries if deliveries is not None else deliveries_of(session, letter.id or 0))
@@ -162,11 +185,11 @@ def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = N
     ``deliver_letter`` does. Returns True when ``deliver_letter`` is still due (no mailer was given); raises
     ``RetryLater`` when the provider asked to try again.
     """
-    letter = session.get(Letter, letter_id)
-    if letter is None or letter.status is not LetterStatus.QUEUED:
+    loaded = _load(session, letter_id)
+    if loaded is None or loaded.letter.status is not LetterStatus.QUEUED:
         return False
+    letter = loaded.letter
     deliveries = deliveries_of(session, letter_id)
-    loaded = _load(session, letter)
     try:
         main = letter_document(session, letter, deliveries, loaded)
         pdf = render_letter_pdf(main)
@@ -316,7 +339,7 @@ def _batches(
     groups = list(dict.fromkeys(d.document for d in sorted(claim, key=lambda d: d.document != "")))
     if groups == [""]:  # the common letter: one document, read as before
         return [Batch("", claim, letter_email(session, letter, claim, pdf=pdfs.get(""), loaded=loaded))]
-    loaded = loaded or _load(session, letter)
+    loaded = loaded or _context(session, letter)
     stored = {f.target_group: f for f in files_of(session, letter.id or 0)} if set(groups) - set(pdfs) else {}
     batches = []
     for group in groups:
@@ -467,7 +490,7 @@ def letter_email(
     ``document`` names a further document (its target group; "" for the main one): ``pdf`` is then that
     document's, and the message says whom it is addressed to (``addressed``: its recipients' names)."""
     settings = get_settings()
-    loaded = loaded or _load(session, letter)
+    loaded = loaded or _context(session, letter)
     bill = loaded.bill
     signer = loaded.signer
     subject, text, html = render_email(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -21,8 +19,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import dq_name, xq_name
 
-from advocacy import PROJECT_DIR
 from advocacy.broker import WorkerMetrics, broker_kind, build_broker, serve_metrics
+from tests.helpers import background_process
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -117,16 +115,8 @@ def test_a_dramatiq_worker_process_serves_metrics_on_the_configured_port(tmp_pat
         "dramatiq_prom_host": "127.0.0.1",
         "dramatiq_prom_db": str(tmp_path / "prometheus"),
     }
-    log = (tmp_path / "worker.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "advocacy.broker", "--processes", "1", "--threads", "1"],
-        cwd=PROJECT_DIR,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    args = [sys.executable, "-m", "dramatiq", "advocacy.broker", "--processes", "1", "--threads", "1"]
+    with background_process(args, tmp_path / "worker.log", env) as process:
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -139,11 +129,3 @@ def test_a_dramatiq_worker_process_serves_metrics_on_the_configured_port(tmp_pat
                 assert process.poll() is None, (tmp_path / "worker.log").read_text()
                 assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
                 time.sleep(0.3)
-    finally:
-        process.terminate()  # the dramatiq master stops its worker and fork processes
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
