@@ -141,6 +141,25 @@ def _stylesheet(css: str) -> Any:
     return parsed
 
 
+def _in_a_stack_chunk_of_its_own(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, called from a frame that starts a large chunk of CPython's frame stack (below)."""
+    return fn(*args, **kwargs)
+
+
+# CPython 3.11 keeps a thread's Python frames in chunks of 16 KiB and frees a chunk as soon as the calls in it return
+# (gh-142183; 3.13 and 3.14 now keep one spare chunk). WeasyPrint's layout and drawing recurse up and down across
+# such a boundary hundreds of times per letter, and each crossing is an mmap, a munmap and fresh page faults: ~900
+# of each per letter in a dramatiq worker thread, ~6 ms of system time and 10-15 % of the rendering
+# (docs/benchmarks.md). A frame larger than the room left in its chunk gets a new chunk of twice its size: this
+# function's frame, padded with 8,192 unused local slots (64 KiB), starts a 128 KiB chunk, and WeasyPrint's deepest
+# recursion fits in the other half, whatever the caller's depth. The price is one mmap per call.
+_PADDING = tuple(f"_unused{i}" for i in range(8192))
+_in_a_stack_chunk_of_its_own.__code__ = _in_a_stack_chunk_of_its_own.__code__.replace(
+    co_varnames=_in_a_stack_chunk_of_its_own.__code__.co_varnames + _PADDING,
+    co_nlocals=_in_a_stack_chunk_of_its_own.__code__.co_nlocals + len(_PADDING),
+)
+
+
 def layout(
     html: str,
     *,
@@ -155,8 +174,11 @@ def layout(
     """
     url_fetcher = fetcher or SafeURLFetcher(assets)
     stylesheets = [_stylesheet(css)] if css else []
-    return weasyprint.HTML(string=html, url_fetcher=url_fetcher).render(
-        font_config=_thread.font_config, stylesheets=stylesheets, pdf_variant=PDF_VARIANT
+    return _in_a_stack_chunk_of_its_own(
+        weasyprint.HTML(string=html, url_fetcher=url_fetcher).render,
+        font_config=_thread.font_config,
+        stylesheets=stylesheets,
+        pdf_variant=PDF_VARIANT,
     )
 
 
@@ -166,7 +188,7 @@ def write_pdf(document: Any, *, title: str = "", lang: str = "en") -> bytes:
         document.metadata.title = title
     if not document.metadata.lang:
         document.metadata.lang = lang
-    pdf: bytes = document.write_pdf(pdf_variant=PDF_VARIANT)
+    pdf: bytes = _in_a_stack_chunk_of_its_own(document.write_pdf, pdf_variant=PDF_VARIANT)
     return pdf
 
 

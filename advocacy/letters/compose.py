@@ -55,6 +55,15 @@ def california_date(at_utc: datetime | None = None) -> date:
     return (at_utc or utcnow()).replace(tzinfo=UTC).astimezone(CALIFORNIA).date()
 
 
+def city_seal(city: City) -> tuple[bytes | None, str]:
+    """The city's uploaded seal or logo and its MIME type ((None, "image/png") when it has none)."""
+    if city.seal_path:
+        path = get_settings().storage_dir / city.seal_path
+        if path.is_file():
+            return path.read_bytes(), mimetypes.guess_type(path.name)[0] or "image/png"
+    return None, "image/png"
+
+
 def official_name(city: City) -> str:
     return f"{'Town' if city.lsad == 'town' else 'City'} of {city.name}"
 
@@ -76,13 +85,7 @@ def subject_line(campaign: Campaign, bill: Bill, city: City) -> str:
 
 
 def letterhead(city: City) -> Letterhead:
-    seal: bytes | None = None
-    mimetype = "image/png"
-    if city.seal_path:
-        path = get_settings().storage_dir / city.seal_path
-        if path.is_file():
-            seal = path.read_bytes()
-            mimetype = mimetypes.guess_type(path.name)[0] or mimetype
+    seal, mimetype = city_seal(city)
     lines = [line.strip() for line in city.address.split(";") if line.strip()] if city.address else []
     return Letterhead(
         city_name=city.name, official_name=official_name(city), address_lines=lines, seal=seal, seal_mimetype=mimetype

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -117,6 +118,42 @@ class LetterDocument:
     def pdf_title(self) -> str:
         """The PDF's title metadata: "AB 1738 — Support — City of Sacramento"."""
         return f"{self.bill.label} — {self.position_label} — {self.letterhead.official_name}"
+
+
+#: Bumped when the stored form of a document changes; a letter stored in another form is composed again.
+STORED_FORMAT = 1
+
+
+def stored_document(doc: LetterDocument) -> str:
+    """The document as JSON, kept on the letter when it is queued: the PDF is then made from exactly what the signer
+    sent, whatever staff or the data change later. The seal's bytes stay in the city's storage, not in the JSON."""
+    data = asdict(doc)
+    del data["letterhead"]["seal"], data["letterhead"]["seal_mimetype"]
+    return json.dumps({"format": STORED_FORMAT, **data}, default=date.isoformat, ensure_ascii=False)
+
+
+def document_from_stored(text: str, seal: bytes | None, seal_mimetype: str) -> LetterDocument | None:
+    """``stored_document`` read back, with the city's seal; None when ``text`` is empty or of another format."""
+    data = json.loads(text) if text else {}
+    if data.pop("format", None) != STORED_FORMAT:
+        return None
+    addressee, bill = data.pop("addressee"), data.pop("bill")
+    hearing_date = data.pop("hearing_date")
+    return LetterDocument(
+        **{
+            **data,
+            "letterhead": Letterhead(**data["letterhead"], seal=seal, seal_mimetype=seal_mimetype),
+            "letter_date": date.fromisoformat(data["letter_date"]),
+            "addressee": Addressee(**{**addressee, "also": [tuple(pair) for pair in addressee["also"]]}),
+            "bill": BillRef(**{**bill, "version_date": _date_or_none(bill["version_date"])}),
+            "signer": Signer(**data["signer"]),
+            "hearing_date": _date_or_none(hearing_date),
+        }
+    )
+
+
+def _date_or_none(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 class TemplateError(ValueError):

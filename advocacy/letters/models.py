@@ -145,6 +145,9 @@ class Letter(SQLModel, table=True):
     subject: str = Field(default="", max_length=300)
     # The staff-edited template version the letter was composed with (None: the file template of its kind).
     template_version_id: int | None = Field(default=None, foreign_key="lettertemplateversion.id")
+    # The letter's document as the signer sent it (document.stored_document), kept when it is queued; the worker
+    # renders the PDF from it. Empty for a draft.
+    document: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: NaiveDatetime = Field(default_factory=utcnow, index=True)
     queued_at: NaiveDatetime | None = None
     rendered_at: NaiveDatetime | None = None

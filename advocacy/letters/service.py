@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +31,16 @@ from advocacy.letters.compose import (
     build_document,
     california_date,
     preview_documents,
+    signer_of,
     subject_line,
 )
-from advocacy.letters.document import LetterDocument, TemplateError, render_letter_html, unfilled_placeholders
+from advocacy.letters.document import (
+    LetterDocument,
+    TemplateError,
+    render_letter_html,
+    stored_document,
+    unfilled_placeholders,
+)
 from advocacy.letters.models import (
     DELIVERY_MOVES,
     FIRST_STATUS,
@@ -78,12 +85,18 @@ class RefusedMove(RuntimeError):
 
 def _move(item: Letter | Delivery, to: LetterStatus | DeliveryStatus) -> None:
     """The one place letters and deliveries change status; raises ``RefusedMove`` on a move the table refuses."""
+    check_move(item, to)
+    item.status = to
+    item.status_changed_at = utcnow()
+
+
+def check_move(item: Letter | Delivery, to: LetterStatus | DeliveryStatus) -> None:
+    """``RefusedMove`` unless the state table allows ``item`` to move to ``to`` (for writers that move many rows in
+    one statement: ``delivery.move_deliveries``)."""
     allowed: frozenset[LetterStatus] | frozenset[DeliveryStatus]
     allowed = LETTER_MOVES[item.status] if isinstance(item, Letter) else DELIVERY_MOVES[item.status]
     if to not in allowed:
         raise RefusedMove(f"{type(item).__name__.lower()} {item.id}: {item.status} → {to} is not allowed")
-    item.status = to
-    item.status_changed_at = utcnow()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -377,6 +390,12 @@ def _queue(session: Session, letter: Letter, draft: Draft, signer: User, note: s
     letter.signer_id = signer.id
     letter.local_note = note
     letter.queued_at = letter.next_step_at = now
+    if draft.document is not None:
+        # What the signer saw, dated today, is what the worker renders (the recipients above are its cc list).
+        signed = replace(
+            draft.document, letter_date=california_date(now), signer=signer_of(signer, draft.city), local_note=note
+        )
+        letter.document = stored_document(signed)
     _move(letter, LetterStatus.QUEUED)
     session.add(letter)
     letter_id = letter.id or 0

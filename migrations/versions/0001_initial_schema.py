@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 04:09:22.350709
+Create Date: 2026-11-27 09:06:29.689869
 """
 from collections.abc import Sequence
 
@@ -683,6 +683,7 @@ def upgrade() -> None:
     sa.Column('signer_id', sa.Integer(), nullable=True),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('template_version_id', sa.Integer(), nullable=True),
+    sa.Column('document', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('queued_at', sa.DateTime(), nullable=True),
     sa.Column('rendered_at', sa.DateTime(), nullable=True),

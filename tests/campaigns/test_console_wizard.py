@@ -271,8 +271,8 @@ def test_a_letter_records_the_template_version_it_was_composed_with(
     with session_scope() as session:
         letter = letters.send_letter(session, campaign.id or 0, mayor)
         assert letter.template_version_id == version
-    # Staff switch the variant before a worker renders the letter: the letter records the version its PDF was made
-    # from, not the one chosen when it was queued.
+    # Staff switch the variant before a worker renders the letter: the PDF is the letter the mayor sent (its document
+    # was stored at Send), and the letter records the version that PDF was made from.
     other = _template(staff, BODY.replace("Variant {{ 'A' }}", "Second wording"))
     with session_scope() as session:
         row = session.get(Campaign, campaign.id)
@@ -282,8 +282,9 @@ def test_a_letter_records_the_template_version_it_was_composed_with(
         assert delivery.render_letter(session, letter.id or 0)
     with session_scope() as session:
         rendered = session.get(Letter, letter.id)
-        assert rendered is not None and rendered.template_version_id == other
-        assert "Second wording" in pdf_text(delivery.storage_path(rendered.pdf_path or "").read_bytes())
+        assert rendered is not None and rendered.template_version_id == version != other
+        text = pdf_text(delivery.storage_path(rendered.pdf_path or "").read_bytes())
+        assert "Variant A" in text and "Second wording" not in text
     plain = make_campaign(targets=None)
     with session_scope() as session:
         row = session.get(Campaign, plain.id)

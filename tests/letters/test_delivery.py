@@ -4,16 +4,20 @@ messages and duplicate deliver runs do nothing twice."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from typing import Any
 
+import pytest
+from pypdf import PdfReader
 from sqlmodel import select
 
-from advocacy.db import session_scope
+from advocacy.campaigns.models import Campaign
+from advocacy.db import session_scope, utcnow
 from advocacy.letters import actors, delivery
 from advocacy.letters.models import Channel, Delivery, DeliveryStatus, Letter, LetterStatus
-from advocacy.letters.service import send_letter
+from advocacy.letters.service import RefusedMove, send_letter
 from advocacy.mail import Email, MemoryMailer
 from tests.letters.conftest import STAFF_ALERTS
 
@@ -182,3 +186,57 @@ def test_two_workers_rendering_at_once_keep_one_pdf(make_campaign: Any, make_off
         assert delivery.storage_path(letter.pdf_path).read_bytes().startswith(b"%PDF")
         files = list(delivery.storage_path(letter.pdf_path).parent.glob(f"{letter_id}-*.pdf"))
         assert files == [delivery.storage_path(letter.pdf_path)]
+
+
+def pdf_text_of(letter: Letter) -> str:
+    data = delivery.storage_path(letter.pdf_path or "").read_bytes()
+    return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages).split())
+
+
+def test_the_pdf_is_the_letter_as_sent_not_as_staff_edited_it_later(make_campaign: Any, make_official: Any) -> None:
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as session:
+        letter = session.get(Letter, letter_id)
+        assert letter is not None and letter.document  # stored when it was queued
+        campaign = session.get(Campaign, letter.campaign_id)
+        assert campaign is not None
+        campaign.talking_points = "A point staff wrote after the mayor pressed Send."
+        session.add(campaign)
+        session.commit()
+        assert delivery.render_letter(session, letter_id)
+        text = pdf_text_of(letter)
+    assert "Keeps decisions about local land use with local councils." in text
+    assert "after the mayor pressed Send" not in text
+
+
+def test_the_stored_document_is_the_one_the_data_compose(make_campaign: Any, make_official: Any) -> None:
+    """What Send stores equals what the worker would compose from the letter, its deliveries and the data; a letter
+    queued before documents were stored (empty ``document``) is composed and renders as before."""
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as session:
+        letter = session.get(Letter, letter_id)
+        assert letter is not None
+        stored = delivery.letter_document(session, letter)
+        letter.document = ""
+        session.add(letter)
+        session.commit()
+        assert delivery.letter_document(session, letter) == stored
+        assert delivery.render_letter(session, letter_id)
+        assert stored.signer.name in pdf_text_of(letter)
+
+
+def test_moving_many_deliveries_checks_every_move_and_writes_them_at_once(
+    make_campaign: Any, make_official: Any
+) -> None:
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as session:
+        emails = [d for d in delivery.deliveries_of(session, letter_id) if d.channel is Channel.EMAIL]
+        with pytest.raises(RefusedMove, match="pending → accepted is not allowed"):
+            delivery.move_deliveries(session, emails, DeliveryStatus.ACCEPTED, utcnow(), message_id="x")
+        session.rollback()
+        delivery.move_deliveries(session, emails, DeliveryStatus.SENDING, utcnow(), count_attempt=True)
+        assert not session.dirty  # the loaded objects read as written: nothing left for a flush
+        assert {(d.status, d.attempts) for d in emails} == {(DeliveryStatus.SENDING, 1)}
+        session.commit()
+    _, stored = letter_and_emails(letter_id)
+    assert {(d.status, d.attempts) for d in stored} == {(DeliveryStatus.SENDING, 1)}

@@ -15,8 +15,10 @@ from advocacy.letters.document import (
     LetterDocument,
     Letterhead,
     TemplateError,
+    document_from_stored,
     example_document,
     render_letter_html,
+    stored_document,
     unfilled_placeholders,
 )
 
@@ -228,3 +230,26 @@ def test_town_letterhead_and_explicit_signer_org() -> None:
     assert "Mayor Town Council, Town of Apple Valley" in text
     assert "December 1, 2026" in text
     assert "<title>Town of Apple Valley monogram</title>" in render_letter_html(doc)
+
+
+def test_stored_document_reads_back_equal_with_the_seal_of_now() -> None:
+    doc = example_document("oppose")
+    full = with_changes(
+        doc,
+        letterhead=dataclasses.replace(doc.letterhead, seal=TINY_PNG, seal_mimetype="image/png"),
+        addressee=dataclasses.replace(doc.addressee, also=[("The Honorable Jane Example", "Senator, 6th District")]),
+        hearing_date=date(2026, 6, 23),
+        local_note='Our city\'s "downtown plan": 1,200 homes & a <park>.',
+        template_source="{{ bill.label }} body",
+        template_version_id=7,
+    )
+    stored = stored_document(full)
+    assert "iVBOR" not in stored and "seal" not in stored  # the seal stays in the city's storage
+    back = document_from_stored(stored, TINY_PNG, "image/png")
+    assert back == full
+    assert back is not None and render_letter_html(back) == render_letter_html(full)
+
+
+def test_a_stored_document_of_another_form_is_not_read() -> None:
+    assert document_from_stored("", None, "image/png") is None
+    assert document_from_stored('{"format": 999}', None, "image/png") is None
