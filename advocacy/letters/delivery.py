@@ -19,6 +19,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -422,16 +423,24 @@ def move_deliveries(
         if not renewed_claim:
             check_move(delivery, to)
     columns = {"status": to, "status_changed_at": now, **values}
-    if count_attempt:
-        columns["attempts"] = _DELIVERY_TABLE.c.attempts + 1
-    session.execute(
-        sa_update(_DELIVERY_TABLE).where(_DELIVERY_TABLE.c.id.in_([d.id for d in deliveries])).values(**columns)
-    )
+    statement = _moves_statement(tuple(columns), count_attempt)
+    params = {f"new_{name}": value for name, value in columns.items()}
+    session.connection().execute(statement, {"ids": [d.id for d in deliveries], **params})
     for delivery in deliveries:
-        for name, value in {"status": to, "status_changed_at": now, **values}.items():
+        for name, value in columns.items():
             set_committed_value(delivery, name, value)
         if count_attempt:
             set_committed_value(delivery, "attempts", delivery.attempts + 1)
+
+
+@cache
+def _moves_statement(columns: tuple[str, ...], count_attempt: bool) -> Any:
+    """``move_deliveries``' UPDATE for these columns, built once: building it for every call cost ~0.5 ms of CPU."""
+    table = _DELIVERY_TABLE
+    assignments: dict[str, Any] = {name: bindparam(f"new_{name}") for name in columns}
+    if count_attempt:
+        assignments["attempts"] = table.c.attempts + 1
+    return sa_update(table).where(table.c.id.in_(bindparam("ids", expanding=True))).values(**assignments)
 
 
 def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches: list[Batch], mailer: Mailer) -> None:
