@@ -53,7 +53,7 @@ def session_scope() -> Iterator[Session]:
     """A session for actors and commands: commits nothing by itself, rolls back on error, always closes.
 
     It keeps one pooled connection for its whole life instead of one per transaction: a letter's worker step
-    commits twice, and each new transaction on a fresh checkout cost a pre-ping and a reset round trip
+    commits twice, and each new transaction on a fresh checkout cost the pool's checkout and a pre-ping round trip
     (docs/benchmarks.md)."""
     with get_engine().connect() as connection:
         session = Session(bind=connection, expire_on_commit=False)

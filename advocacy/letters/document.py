@@ -137,8 +137,7 @@ def document_from_stored(text: str, seal: bytes | None, seal_mimetype: str) -> L
     data = json.loads(text) if text else {}
     if data.pop("format", None) != STORED_FORMAT:
         return None
-    addressee, bill = data.pop("addressee"), data.pop("bill")
-    hearing_date = data.pop("hearing_date")
+    addressee, bill = data["addressee"], data["bill"]
     return LetterDocument(
         **{
             **data,
@@ -147,7 +146,7 @@ def document_from_stored(text: str, seal: bytes | None, seal_mimetype: str) -> L
             "addressee": Addressee(**{**addressee, "also": [tuple(pair) for pair in addressee["also"]]}),
             "bill": BillRef(**{**bill, "version_date": _date_or_none(bill["version_date"])}),
             "signer": Signer(**data["signer"]),
-            "hearing_date": _date_or_none(hearing_date),
+            "hearing_date": _date_or_none(data["hearing_date"]),
         }
     )
 
