@@ -16,6 +16,8 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 ## Create the environment, migrate, load the California data and the demo, and serve with in-process workers.
+# The demo's links and the links in e-mails point at this server unless ADVOCACY_BASE_URL says otherwise.
+run: export ADVOCACY_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(BIN)/.installed
 	$(BIN)/advocacy db upgrade
 	$(BIN)/advocacy data load

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     letter_retry_min_backoff_ms: int = Field(15_000, description="first retry delay of a letter's delivery")
     letter_retry_max_backoff_ms: int = Field(3_600_000, description="longest retry delay of a letter's delivery")
     letter_stuck_seconds: int = Field(600, description="sweep: re-send nudges for letters waiting longer than this")
+    letter_send_threads: int = Field(
+        4, ge=0, description="worker processes: threads that wait for the mail provider (0: the render thread does)"
+    )
     # Must stay well above the participation actors' 60 s time limit: a younger claim may be a live worker's.
     participation_mail_stuck_seconds: int = Field(
         600, description="sweep: re-queue nudge and digest e-mails pending or sending longer than this"

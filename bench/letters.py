@@ -125,12 +125,12 @@ def machine_busy() -> tuple[float, float]:
 # The fake SendGrid, in a process of its own (``--serve-fake-sendgrid``)
 
 
-def serve_fake_sendgrid() -> None:
+def serve_fake_sendgrid(latency_ms: int) -> None:
     """Run tests/fakes/sendgrid.py until stdin closes; print its URL first and a summary of requests last."""
     sys.path.insert(0, str(PROJECT_DIR))
     from tests.fakes.sendgrid import FakeSendGrid
 
-    with FakeSendGrid(api_key=FAKE_API_KEY) as fake:
+    with FakeSendGrid(api_key=FAKE_API_KEY, latency=latency_ms / 1000) as fake:
         print(json.dumps({"url": fake.url}), flush=True)
         sys.stdin.read()
         statuses = Counter(str(r.status) for r in fake.requests)
@@ -138,9 +138,9 @@ def serve_fake_sendgrid() -> None:
 
 
 class FakeSendGridProcess:
-    def __init__(self) -> None:
+    def __init__(self, latency_ms: int = 0) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve-fake-sendgrid"],
+            [sys.executable, __file__, "--serve-fake-sendgrid", "--sendgrid-latency-ms", str(latency_ms)],
             cwd=PROJECT_DIR,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -777,7 +777,8 @@ def report(result: dict[str, Any], out: TextIO) -> None:
     best, ratios = result["best"], result["ratios"]
     w = out.write
     w(f"\nLetters benchmark, {result['date']}, {result['machine']}, {result['letters']} letters per run")
-    w(f", prefetch {result['prefetch']}\n" if "prefetch" in result else "\n")
+    w(f", prefetch {result['prefetch']}" if "prefetch" in result else "")
+    w(f", fake SendGrid answers after {result.get('sendgrid_latency_ms', 0)} ms\n")
     w(f"load average (1/5/15 min): {result['load_start']} at the start, {result['load_end']} at the end\n")
     if len(result["rounds"]) > 1:
         w(
@@ -1001,12 +1002,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", metavar="DIR", help="time the stages inside the workers; summaries into DIR")
     parser.add_argument("--cprofile", action="store_true", help="with --profile: cProfile the actors too (slow)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the work folder (worker logs, PDFs)")
+    parser.add_argument(
+        "--sendgrid-latency-ms",
+        type=int,
+        default=0,
+        help="the fake SendGrid answers every request this late, like the real API's round trip (default 0)",
+    )
     parser.add_argument("--serve-fake-sendgrid", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.letters = 40
     if args.letters < 1 or args.rounds < 1:
         parser.error("--letters and --rounds must be at least 1")
+    if args.sendgrid_latency_ms < 0:
+        parser.error("--sendgrid-latency-ms cannot be negative")
     try:
         args.process_counts = [int(x) for x in args.processes.split(",") if x.strip()]
     except ValueError:
@@ -1022,7 +1031,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_fake_sendgrid:
-        serve_fake_sendgrid()
+        serve_fake_sendgrid(args.sendgrid_latency_ms)
         return 0
     run_timeout = args.run_timeout or 60 + args.letters
     work_dir = Path(tempfile.mkdtemp(prefix="advocacy-bench-"))
@@ -1034,13 +1043,14 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "letters": args.letters,
+        "sendgrid_latency_ms": args.sendgrid_latency_ms,
         "load_start": load_average(),
         "rounds": [],
     }
     log(f"letters benchmark: {args.letters} letters, worker processes {args.process_counts}; load {load_average()}")
     try:
         with hard_timeout(args.timeout or 600 + 600 * args.rounds):
-            fake = FakeSendGridProcess()
+            fake = FakeSendGridProcess(args.sendgrid_latency_ms)
             base = admin_url.rpartition("/")[0].replace("postgresql://", "postgresql+psycopg://", 1)
             # Settings are read once per process, at first use: the environment is complete before advocacy loads,
             # and the worker processes inherit it.

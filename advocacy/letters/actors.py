@@ -1,7 +1,8 @@
 """Background steps of a letter, on the ``letters`` queue: ids in, one service call, the next step enqueued.
 
 ``render_letter`` renders and delivers a fresh letter in one message; ``deliver_letter`` is the step for retries
-after the provider asked to wait (429, 5xx, timeouts) and for the sweep's nudges.
+after the provider asked to wait (429, 5xx, timeouts) and for the sweep's nudges. In a worker process both hand
+their provider calls to the process's sender threads (``sender.py``) once the claim is committed.
 
 Every actor is idempotent (the service checks the letter's status first), so a redelivered message or a sweep
 nudge for work already done does nothing. Retry timings come from the settings when a message is sent, so tests
@@ -10,6 +11,7 @@ and operators can change them without re-declaring actors.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import dramatiq
@@ -18,7 +20,7 @@ from sqlmodel import Session
 from advocacy import broker as _broker  # noqa: F401  (the broker is set before any actor is declared)
 from advocacy.db import session_scope
 from advocacy.jobs import sweep_task
-from advocacy.letters import delivery, notices
+from advocacy.letters import delivery, notices, sender
 from advocacy.mail import get_mailer
 from advocacy.settings import get_settings
 
@@ -37,7 +39,7 @@ _RETRY_OPTIONS: dict[str, Any] = {
 def render_letter(letter_id: int) -> None:
     with session_scope() as session:
         try:
-            delivery.render_letter(session, letter_id, mailer=get_mailer())
+            delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=_hand_off())
         except delivery.RetryLater as retry:
             # The PDF is stored and the letter is rendered: only the delivery waits, in a message of its own.
             send_deliver(letter_id, retry.delay_ms)
@@ -47,10 +49,28 @@ def render_letter(letter_id: int) -> None:
 def deliver_letter(letter_id: int) -> None:
     with session_scope() as session:
         try:
-            delivery.deliver_letter(session, letter_id, mailer=get_mailer())
+            delivery.deliver_letter(session, letter_id, mailer=get_mailer(), hand_off=_hand_off())
         except delivery.RetryLater as retry:
             # dramatiq's Retries middleware re-enqueues after this delay (>= the provider's Retry-After).
             raise dramatiq.Retry(str(retry), delay=retry.delay_ms) from None
+
+
+def _hand_off() -> delivery.HandOff | None:
+    """Where the provider calls go: this process's sender threads if worker.py installed them."""
+    threads = sender.installed()
+    if threads is None:
+        return None
+    return lambda sending: threads.submit(partial(send_in_thread, sending))
+
+
+def send_in_thread(sending: delivery.Sending) -> None:
+    """A handed-off letter's provider calls, in a session of the sender thread's own."""
+    with session_scope() as session:
+        try:
+            sending.run(session, get_mailer())
+        except delivery.RetryLater as retry:
+            # The message that claimed the letter is long acknowledged: the retry is a message of its own.
+            send_deliver(sending.letter_id, retry.delay_ms)
 
 
 @dramatiq.actor(queue_name=QUEUE, time_limit=60_000, max_retries=5, min_backoff=5_000)

@@ -3,7 +3,8 @@
 Each step reads the letter's status and returns quietly when its work is done (at-least-once brokers redeliver),
 and the letter's version column makes a step that lost a race to another worker roll back instead of moving twice.
 Deliveries are marked ``sending`` and committed before the provider call, ``accepted`` with its message id after;
-a crash in between leaves them ``sending`` and the sweep hands them to a new attempt once they are stale.
+a crash in between leaves them ``sending`` and the sweep hands them to a new attempt once they are stale. In a
+worker process the calls are made in a sender thread (``hand_off``, ``sender.py``) once the claim is committed.
 
 Most letters are one document: one PDF, one provider call. A letter whose recipients include a target group with a
 message variant of its own has a further document per such group (``LetterDocumentFile``), rendered in the same
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -76,6 +78,30 @@ class Batch:
     document: str  # "" the main document, else its target group
     claim: list[Delivery]
     email: Email
+
+
+@dataclass
+class Sending:
+    """A letter's claimed e-mails, committed ``sending``, with their messages: the provider calls still to make.
+
+    What a step hands to a worker's sender threads (``sender.py``). The letter and deliveries are detached from the
+    step's session; ``run`` takes them into the session of the thread that makes the calls."""
+
+    letter: Letter
+    deliveries: list[Delivery]
+    batches: list[Batch]
+
+    @property
+    def letter_id(self) -> int:
+        return self.letter.id or 0
+
+    def run(self, session: Session, mailer: Mailer) -> None:
+        """The provider calls, then the letter settles; raises ``RetryLater`` as ``render_letter`` does."""
+        session.add(self.letter)  # persistent again, no query: its version is the one committed with the claim
+        _send(session, self.letter, self.deliveries, self.batches, mailer)
+
+
+HandOff = Callable[[Sending], None]
 
 
 class RetryLater(Exception):
@@ -193,14 +219,17 @@ def letter_document(
 # render_letter
 
 
-def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = None) -> bool:
+def render_letter(
+    session: Session, letter_id: int, *, mailer: Mailer | None = None, hand_off: HandOff | None = None
+) -> bool:
     """Render and store the PDF of a queued letter and, given a mailer, deliver it in the same step.
 
     With a mailer (the worker), the claim of the letter's e-mail deliveries is committed together with the
     rendering, then the provider is called once: a message, a commit and the re-reads of a separate
     ``deliver_letter`` step fewer per letter (docs/benchmarks.md). A crash after that commit leaves the deliveries
     ``sending``, which the sweep hands to ``deliver_letter`` once they are stale, exactly as a crash inside
-    ``deliver_letter`` does. Returns True when ``deliver_letter`` is still due (no mailer was given); raises
+    ``deliver_letter`` does. ``hand_off`` takes the provider calls elsewhere (a worker's sender threads) instead of
+    making them here. Returns True when ``deliver_letter`` is still due (no mailer was given); raises
     ``RetryLater`` when the provider asked to try again.
     """
     loaded = _load(session, letter_id)
@@ -252,8 +281,18 @@ def render_letter(session: Session, letter_id: int, *, mailer: Mailer | None = N
     if not batches:  # nothing to e-mail (portal or mail deliveries only): the letter settles now
         _settle(session, letter, deliveries)
         return False
-    _send(session, letter, deliveries, batches, mailer)
+    _send_or_hand_off(session, Sending(letter, deliveries, batches), mailer, hand_off)
     return False
+
+
+def _send_or_hand_off(session: Session, sending: Sending, mailer: Mailer, hand_off: HandOff | None) -> None:
+    if hand_off is None:
+        sending.run(session, mailer)
+        return
+    # The step is over for this session: what it loaded leaves with it, and the letter and its deliveries go on in
+    # the session of the thread that makes the calls (an object belongs to one session, and sessions to one thread).
+    session.expunge_all()
+    hand_off(sending)
 
 
 def _group_documents(
@@ -313,11 +352,11 @@ def _fail_letter(session: Session, letter: Letter, reason: str) -> None:
 # deliver_letter
 
 
-def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
+def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer, hand_off: HandOff | None = None) -> None:
     """Send every e-mail delivery not yet accepted, in ONE provider call per document, then settle the letter.
 
-    The step for retries and sweep nudges (``render_letter`` delivers a fresh letter itself). Raises
-    ``RetryLater`` when the provider asks to try again and attempts remain.
+    The step for retries and sweep nudges (``render_letter`` delivers a fresh letter itself). ``hand_off`` as in
+    ``render_letter``. Raises ``RetryLater`` when the provider asks to try again and attempts remain.
     """
     letter = session.get(Letter, letter_id)
     if letter is None or letter.status is not LetterStatus.RENDERED:
@@ -339,7 +378,7 @@ def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer) -> None:
     except StaleDataError:
         session.rollback()  # another worker claimed this letter's deliveries first
         return
-    _send(session, letter, deliveries, batches, mailer)
+    _send_or_hand_off(session, Sending(letter, deliveries, batches), mailer, hand_off)
 
 
 def _batches(

@@ -7,7 +7,8 @@ personalization), content blocks with type and value (text/plain first), attachm
 base64 content, total size at most 30 MB (413). Errors come back as ``{"errors": [{"message", "field", "help"}]}``.
 
 Scriptable: ``fake.script(429, 500, 202)`` decides the next three answers (202 means "process normally"),
-``fake.hang(seconds)`` makes the next request wait before answering (client timeouts). Everything is recorded:
+``fake.hang(seconds)`` makes the next request wait before answering (client timeouts); ``latency`` (seconds) delays
+every answer, as the real API's round trip does (benchmarks). Everything is recorded:
 ``fake.requests`` (every request with its status) and ``fake.accepted`` (payloads answered 202).
 """
 
@@ -278,9 +279,10 @@ class _Server(ThreadingHTTPServer):
 class FakeSendGrid:
     """The fake server (a context manager). ``url`` is the ``host`` to give ``SendGridAPIClient``."""
 
-    def __init__(self, api_key: str = "SG.fake-test-key", max_bytes: int = MAX_BYTES) -> None:
+    def __init__(self, api_key: str = "SG.fake-test-key", max_bytes: int = MAX_BYTES, latency: float = 0.0) -> None:
         self.api_key = api_key
         self.max_bytes = max_bytes
+        self.latency = latency
         self.requests: list[RecordedRequest] = []
         self.accepted: list[dict[str, Any]] = []
         self._script: deque[tuple[int, float | None]] = deque()
@@ -374,8 +376,8 @@ class FakeSendGrid:
                 body = self.rfile.read(length) if length else b""  # read it all, or the client sees a reset
                 recorded = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
                 scripted, hang = fake._next_scripted()
-                if hang:
-                    fake._closing.wait(hang)
+                if hang or fake.latency:
+                    fake._closing.wait(hang + fake.latency)
                 if self.path != MAIL_SEND_PATH or self.command != "POST":
                     return self._reply(recorded, 404, [_error("The requested resource was not found.")])
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":

@@ -17,16 +17,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import dramatiq
 import pytest
 from sqlmodel import select
 
 from advocacy import PROJECT_DIR
 from advocacy.db import session_scope, utcnow
 from advocacy.jobs import run_sweep
-from advocacy.letters import delivery
+from advocacy.letters import actors, delivery, sender
 from advocacy.letters.models import Channel, Delivery, DeliveryStatus, Letter, LetterStatus
 from advocacy.letters.service import send_letter
-from advocacy.mail import Email, MemoryMailer
+from advocacy.mail import Email, MemoryMailer, get_mailer
 
 REAL_BROKER = bool(os.environ.get("ADVOCACY_TEST_BROKER_URL"))
 MODES = ["simulated crash", *(["SIGKILL worker process"] if REAL_BROKER else [])]
@@ -63,8 +64,6 @@ def state(letter_id: int) -> tuple[LetterStatus, list[DeliveryStatus]]:
 
 def drop_messages() -> None:
     """A broker outage: every message on the letters queue is gone."""
-    import dramatiq
-
     broker = dramatiq.get_broker()
     broker.flush("letters")
     if hasattr(broker, "delay_queues"):
@@ -239,3 +238,41 @@ def test_a_worker_killed_mid_render_or_mid_send_loses_no_letter(
         letter = session.get(Letter, letter_id)
         assert letter is not None and letter.pdf_path
         assert (delivery.storage_path(letter.pdf_path)).is_file()
+
+
+# With the in-process broker there is no worker process to stop: the test then runs the shutdown hook itself.
+STOP_MODES = ["shutdown hook, in this process", *(["SIGTERM worker process"] if REAL_BROKER else [])]
+
+
+@pytest.mark.parametrize("mode", STOP_MODES)
+def test_a_worker_stopped_during_a_provider_call_finishes_it_before_it_exits(
+    mode: str, sendgrid: Any, make_campaign: Any, make_official: Any, worker_process: Any, tmp_path: Path
+) -> None:
+    """worker.py hands the call to a sender thread; a stopping process stops its render thread, then waits for the
+    calls it handed over (``DrainSenderAtShutdown``): the letter is sent and settled, not left ``sending``."""
+    letter_id = queue_letter(make_campaign, make_official)
+    if mode == "SIGTERM worker process":
+        sendgrid.hang(3)
+        process = worker_process(
+            ADVOCACY_SENDGRID_API_KEY=sendgrid.api_key,
+            ADVOCACY_SENDGRID_API_HOST=sendgrid.url,
+            ADVOCACY_SENDGRID_TIMEOUT_SECONDS="120",
+        )
+        wait_for(lambda: DeliveryStatus.SENDING in state(letter_id)[1], "the worker to claim the letter's deliveries")
+        wait_for(lambda: not sendgrid._hangs, "the call to reach SendGrid", timeout=10)
+        os.kill(process.pid, signal.SIGTERM)  # to the dramatiq master, which stops its worker process gracefully
+        assert process.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text()
+    else:
+        drop_messages()  # this test is the worker
+        sendgrid.hang(0.8)  # under the client's 1 s timeout
+        try:
+            sender.install(1)
+            with session_scope() as session:
+                delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=actors._hand_off())
+            assert DeliveryStatus.SENDING in state(letter_id)[1]  # the call is under way in the sender thread
+            sender.DrainSenderAtShutdown().after_worker_shutdown(dramatiq.get_broker(), None)
+        finally:
+            sender.install(0)
+    status, emails = state(letter_id)
+    assert status is LetterStatus.SENT and emails and set(emails) == {DeliveryStatus.ACCEPTED}
+    assert len([r for r in sendgrid.requests if f'"letter_id": "{letter_id}"' in r.body.decode()]) == 1
