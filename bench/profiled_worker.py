@@ -7,6 +7,10 @@ statements, times the garbage collector, and measures the gaps between messages 
 outside actors: fetching, acking, dramatiq's middleware). With ``ADVOCACY_BENCH_CPROFILE=1`` it also runs cProfile
 around each message (which roughly doubles the time of everything it profiles). At shutdown it writes
 ``DIR/worker-<pid>.json`` (and ``.prof``).
+
+The provider call and the settling of a letter run in the process's sender threads (advocacy/letters/sender.py),
+outside the message and concurrently with the next one: their stage timers then add up time of other threads. To
+time every stage inside its message, run with ``ADVOCACY_LETTER_SEND_THREADS=0`` (the render thread sends).
 """
 
 from __future__ import annotations
