@@ -71,6 +71,19 @@ class Settings(BaseSettings):
             raise ValueError("production runs on PostgreSQL: set ADVOCACY_DATABASE_URL")
         return self
 
+    @model_validator(mode="after")
+    def _stale_claims_are_really_stale(self) -> Settings:
+        # A claim (deliveries `sending`) lives until its provider call returns: up to one SendGrid timeout waiting for a
+        # sender thread, one for the call. The sweep re-sends claims older than letter_stuck_seconds: a threshold
+        # within reach of a call still under way would send a letter twice.
+        if self.letter_stuck_seconds <= 3 * self.sendgrid_timeout_seconds:
+            raise ValueError(
+                f"ADVOCACY_LETTER_STUCK_SECONDS ({self.letter_stuck_seconds}) must be more than three times "
+                f"ADVOCACY_SENDGRID_TIMEOUT_SECONDS ({self.sendgrid_timeout_seconds:g}): the sweep would send letters "
+                "again whose SendGrid call may still be under way"
+            )
+        return self
+
     @property
     def embedded_broker(self) -> bool:
         return not self.broker_url

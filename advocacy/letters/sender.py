@@ -71,6 +71,8 @@ def install(threads: int) -> None:
     """Hand this process's provider calls to ``threads`` sender threads (0: leave them in the render thread)."""
     global _installed
     _installed = SenderThreads(threads) if threads > 0 else None
+    if threads > 0:
+        log.info("letters: provider calls are made in %d sender threads", threads)
 
 
 def installed() -> SenderThreads | None:

@@ -17,6 +17,7 @@ from advocacy.letters.models import DeliveryStatus, LetterStatus
 from advocacy.letters.sender import SenderThreads
 from advocacy.letters.service import send_letter
 from advocacy.mail import Email, MemoryMailer, get_mailer, reset_mailer
+from advocacy.settings import Settings
 from tests.letters.conftest import LOS_ANGELES, SACRAMENTO
 from tests.letters.test_sweep import drop_messages, queue_letter, state
 
@@ -123,7 +124,7 @@ def test_a_full_sender_holds_the_render_thread_and_a_failing_job_frees_its_slot(
     assert "the database went away" in caplog.text and "the sweep will take it over" in caplog.text
 
 
-def test_worker_py_installs_the_configured_sender_threads() -> None:
+def test_install_sets_up_the_sender_threads_or_leaves_the_calls_in_the_render_thread() -> None:
     try:
         sender.install(0)
         assert sender.installed() is None  # the render thread sends
@@ -134,3 +135,10 @@ def test_worker_py_installs_the_configured_sender_threads() -> None:
             SenderThreads(0)
     finally:
         sender.install(0)
+
+
+def test_a_sweep_threshold_within_reach_of_a_call_under_way_is_refused() -> None:
+    """Claims older than ``letter_stuck_seconds`` are sent again: it must outlast a slot's wait and the call."""
+    with pytest.raises(ValueError, match=r"ADVOCACY_LETTER_STUCK_SECONDS \(60\) must be more than three times"):
+        Settings(letter_stuck_seconds=60, sendgrid_timeout_seconds=20)
+    assert Settings(letter_stuck_seconds=61, sendgrid_timeout_seconds=20).letter_stuck_seconds == 61

@@ -262,6 +262,8 @@ def test_a_worker_stopped_during_a_provider_call_finishes_it_before_it_exits(
         wait_for(lambda: not sendgrid._hangs, "the call to reach SendGrid", timeout=10)
         os.kill(process.pid, signal.SIGTERM)  # to the dramatiq master, which stops its worker process gracefully
         assert process.wait(timeout=60) == 0, (tmp_path / "worker.log").read_text()
+        # worker.py installed the sender threads (the default of ADVOCACY_LETTER_SEND_THREADS)
+        assert "provider calls are made in 4 sender threads" in (tmp_path / "worker.log").read_text()
     else:
         drop_messages()  # this test is the worker
         sendgrid.hang(0.8)  # under the client's 1 s timeout
