@@ -39,7 +39,7 @@ _RETRY_OPTIONS: dict[str, Any] = {
 def render_letter(letter_id: int) -> None:
     with session_scope() as session:
         try:
-            delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=_hand_off())
+            delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=sender_hand_off())
         except delivery.RetryLater as retry:
             # The PDF is stored and the letter is rendered: only the delivery waits, in a message of its own.
             send_deliver(letter_id, retry.delay_ms)
@@ -49,13 +49,13 @@ def render_letter(letter_id: int) -> None:
 def deliver_letter(letter_id: int) -> None:
     with session_scope() as session:
         try:
-            delivery.deliver_letter(session, letter_id, mailer=get_mailer(), hand_off=_hand_off())
+            delivery.deliver_letter(session, letter_id, mailer=get_mailer(), hand_off=sender_hand_off())
         except delivery.RetryLater as retry:
             # dramatiq's Retries middleware re-enqueues after this delay (>= the provider's Retry-After).
             raise dramatiq.Retry(str(retry), delay=retry.delay_ms) from None
 
 
-def _hand_off() -> delivery.HandOff | None:
+def sender_hand_off() -> delivery.HandOff | None:
     """Where the provider calls go: this process's sender threads if worker.py installed them."""
     threads = sender.installed()
     if threads is None:

@@ -36,14 +36,18 @@ class HeldMailer(MemoryMailer):
         return super().send(email)
 
 
-def handing_to(threads: SenderThreads) -> delivery.HandOff:
-    """What the actors hand over with in a worker process."""
-    return lambda sending: threads.submit(partial(actors.send_in_thread, sending))
+def installed_sender(threads: int) -> SenderThreads:
+    """The sender threads as worker.py installs them."""
+    sender.install(threads)
+    installed = sender.installed()
+    assert installed is not None
+    return installed
 
 
-def render(letter_id: int, hand_off: delivery.HandOff) -> None:
+def render(letter_id: int) -> None:
+    """The render step as the actor runs it in a worker process: its provider calls go to the sender threads."""
     with session_scope() as session:
-        delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=hand_off)
+        delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=actors.sender_hand_off())
 
 
 def test_the_render_step_goes_on_while_its_letters_wait_for_the_provider(
@@ -51,7 +55,7 @@ def test_the_render_step_goes_on_while_its_letters_wait_for_the_provider(
 ) -> None:
     mailer = HeldMailer()
     reset_mailer(mailer)
-    threads = SenderThreads(2)
+    threads = installed_sender(2)
     try:
         campaign = make_campaign("SB 1256")
         with session_scope() as session:
@@ -60,9 +64,9 @@ def test_the_render_step_goes_on_while_its_letters_wait_for_the_provider(
                 for city in (SACRAMENTO, LOS_ANGELES)
             )
         drop_messages()  # this test is the worker
-        render(first, handing_to(threads))
+        render(first)
         assert mailer.calls.acquire(timeout=30)  # the first letter's call is under way in a sender thread ...
-        render(second, handing_to(threads))  # ... and the render thread has gone on to the next letter
+        render(second)  # ... and the render thread has gone on to the next letter
         assert mailer.calls.acquire(timeout=30)
         for letter_id in (first, second):
             status, emails = state(letter_id)
@@ -77,6 +81,7 @@ def test_the_render_step_goes_on_while_its_letters_wait_for_the_provider(
     finally:
         mailer.release.set()
         threads.drain()
+        sender.install(0)
         reset_mailer(None)
 
 
@@ -86,9 +91,12 @@ def test_a_retry_asked_for_in_a_sender_thread_comes_back_as_a_message_and_delive
     sendgrid.script(429, retry_after=1)
     letter_id = queue_letter(make_campaign, make_official)
     drop_messages()
-    threads = SenderThreads(1)
-    render(letter_id, handing_to(threads))
-    threads.drain()
+    threads = installed_sender(1)
+    try:
+        render(letter_id)
+        threads.drain()
+    finally:
+        sender.install(0)
     status, emails = state(letter_id)
     assert status is LetterStatus.RENDERED and set(emails) == {DeliveryStatus.PENDING}  # waiting for its retry
     request.getfixturevalue("worker").drain()  # the deliver_letter message the sender thread enqueued

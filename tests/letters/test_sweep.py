@@ -270,7 +270,7 @@ def test_a_worker_stopped_during_a_provider_call_finishes_it_before_it_exits(
         try:
             sender.install(1)
             with session_scope() as session:
-                delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=actors._hand_off())
+                delivery.render_letter(session, letter_id, mailer=get_mailer(), hand_off=actors.sender_hand_off())
             assert DeliveryStatus.SENDING in state(letter_id)[1]  # the call is under way in the sender thread
             sender.DrainSenderAtShutdown().after_worker_shutdown(dramatiq.get_broker(), None)
         finally:
