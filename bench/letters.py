@@ -7,13 +7,12 @@ to the fake SendGrid (tests/fakes/sendgrid.py) in a process of its own. Letters 
 ``letters.service.send_letter`` before the clock starts (the web request's part); the clock runs from the first
 ``render_letter`` message enqueued to the last letter's ``sent_at`` (worker part: render, store, deliver, settle).
 
-Measured, in this order, on the same letters (each round; ``--rounds K`` repeats them and compares the best):
-
-1. bare rendering, 1 process: ``render_letter_pdf`` of every letter's document (what the worker's render step
-   calls, nothing else) in a freshly spawned process, warmed up; in the first round also
-   ``render_pdf(render_letter_html(...))`` (the generic path, inline CSS) for reference;
-2. the pipeline with 1 worker process, then with 2 (each on warm workers, each on letters of its own);
-3. bare rendering, 2 processes (``ProcessPoolExecutor``), the fair comparison for 2 worker processes.
+Side by side with each pipeline run, the bare rendering: ``render_letter_pdf`` of the same letters' documents
+(what the worker's render step calls, nothing else) in as many freshly spawned processes, warmed up. The two
+alternate in stretches of ``--stretch`` letters (default 50): bare then pipeline on the first stretch, pipeline
+then bare on the second, and so on, so that the machine's drift (15 % and more within minutes on a shared 2-core
+machine) moves both sides alike. Each round runs the pipeline with 1 worker process, then with 2 (each on warm
+workers, each on letters of its own); ``--rounds K`` repeats them and the ratios pool every round.
 
 Each worker process's RSS (``/proc/<pid>/status``) is sampled during the runs: at letter ~100, at the end, and its
 peak (``VmHWM``); the CPU time of every part of the pipeline and of the whole machine is recorded, so a run
@@ -173,9 +172,11 @@ class FakeSendGridProcess:
 
 
 class Workers:
-    """``python -m dramatiq worker --processes P --threads 1`` in its own process group, logging to a file."""
+    """``python -m dramatiq worker --processes P --threads T`` in its own process group, logging to a file."""
 
-    def __init__(self, processes: int, log_path: Path, ready_timeout: float, module: str = "worker") -> None:
+    def __init__(
+        self, processes: int, log_path: Path, ready_timeout: float, module: str = "worker", threads: int = 1
+    ) -> None:
         self.processes = processes
         self.log_path = log_path
         self.stopped = False
@@ -183,7 +184,7 @@ class Workers:
         started = time.monotonic()
         with log_path.open("wb") as log_file:
             self.master = subprocess.Popen(
-                [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", "1"],
+                [sys.executable, "-m", "dramatiq", module, "--processes", str(processes), "--threads", str(threads)],
                 cwd=PROJECT_DIR,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -404,14 +405,19 @@ def make_batch(name: str, count: int, specs: list[tuple[int, Any, str]], mayors:
 
 
 def documents_of(batch: Batch) -> list[Any]:
-    """The letters' documents exactly as ``render_letter`` builds them."""
+    """The letters' documents exactly as ``render_letter`` builds them, in the batch's order."""
     from advocacy.db import session_scope
     from advocacy.letters.delivery import letter_document
     from advocacy.letters.models import Letter
 
     with session_scope() as session:
-        letters = [session.get(Letter, letter_id) for letter_id in batch.letter_ids]
-        return [letter_document(session, letter) for letter in letters if letter is not None]
+        docs = []
+        for letter_id in batch.letter_ids:
+            letter = session.get(Letter, letter_id)
+            if letter is None:
+                raise LookupError(f"letter {letter_id} of {batch.name} is gone")
+            docs.append(letter_document(session, letter))
+        return docs
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -428,10 +434,10 @@ def _render_document(doc: Any) -> tuple[int, float, float]:
     return size, time.process_time() - started, time.monotonic()
 
 
-def steady_rate(done: list[float]) -> float:
-    """Letters per second from the first letter done to the last: the rate once the run is going, without what
-    comes before the first letter is done (spawning work to a pool; an idle worker's next poll of the broker)."""
-    return (len(done) - 1) / (max(done) - min(done))
+def span_of(done: list[float]) -> float:
+    """Seconds from the first letter done to the last: the steady part of a stretch of letters, without what comes
+    before the first letter is done (handing work to a pool; an idle worker's next poll of the broker)."""
+    return max(done) - min(done)
 
 
 def _render_html(page: str) -> tuple[int, float]:
@@ -450,40 +456,78 @@ def _warm_up_renderer() -> None:
         render_letter_pdf(example_document(kind))
 
 
-def bare_rendering(docs: list[Any], processes: int, html_path: bool = False) -> dict[str, Any]:
-    """WeasyPrint alone: ``render_letter_pdf`` of every letter's document (what the worker's render step calls,
-    nothing else) in ``processes`` fresh processes (spawned, so they carry only what rendering needs), warmed up
-    before the clock starts. ``html_path`` also times the generic path on the same letters."""
-    from advocacy.letters.document import render_letter_html
+@dataclass
+class BareStretch:
+    letters: int
+    span: float  # first PDF done to the last
+    wall: float  # from handing the first document to the pool to the last PDF done
+    cpu: float  # CPU seconds of render_letter_pdf, all letters
+    pdf_bytes: int
+    machine_busy: float  # CPU seconds of the whole machine meanwhile
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_warm_up_renderer) as pool:
-        list(pool.map(_render_document, docs[: 4 * processes]))
-        load = load_average()
+
+class BareRendering:
+    """WeasyPrint alone: ``render_letter_pdf`` of letters' documents (what the worker's render step calls, nothing
+    else) in ``processes`` freshly spawned processes (so they carry only what rendering needs), warmed up once.
+
+    The pool lives as long as a pipeline run, so each stretch of the run is compared with the bare rendering of
+    the very same letters right before or after it, on the machine as it is at that moment."""
+
+    def __init__(self, processes: int, warm_docs: list[Any]) -> None:
+        self.processes = processes
+        context = multiprocessing.get_context("spawn")
+        self.pool = ProcessPoolExecutor(processes, mp_context=context, initializer=_warm_up_renderer)
+        list(self.pool.map(_render_document, warm_docs[: 4 * processes]))
+
+    def render(self, docs: list[Any]) -> BareStretch:
         machine_before = machine_busy()[0]
+        started = time.monotonic()
+        rendered = list(self.pool.map(_render_document, docs, chunksize=2))
+        done = [moment for _, _, moment in rendered]
+        return BareStretch(
+            letters=len(docs),
+            span=span_of(done),
+            wall=max(done) - started,
+            cpu=sum(cpu for _, cpu, _ in rendered),
+            pdf_bytes=sum(size for size, _, _ in rendered),
+            machine_busy=machine_busy()[0] - machine_before,
+        )
+
+    def html_path_rate(self, docs: list[Any]) -> float:
+        """Letters per second of the generic path on the same letters, for reference."""
+        from advocacy.letters.document import render_letter_html
+
+        pages = [render_letter_html(doc) for doc in docs]  # untimed: only WeasyPrint is timed
+        list(self.pool.map(_render_html, pages[: 4 * self.processes]))
         started = time.perf_counter()
-        rendered = list(pool.map(_render_document, docs, chunksize=2))
-        seconds = time.perf_counter() - started
-        busy = machine_busy()[0] - machine_before
-        result: dict[str, Any] = {
-            "processes": processes,
-            "letters": len(docs),
-            "seconds": round(seconds, 3),
-            "letters_per_second": round(len(docs) / seconds, 3),
-            "ms_per_letter": round(1000 * seconds * processes / len(docs), 1),
-            "steady_letters_per_second": round(steady_rate([done for _, _, done in rendered]), 3),
-            "cpu_ms_per_letter": round(1000 * sum(cpu for _, cpu, _ in rendered) / len(docs), 1),
-            "mean_pdf_bytes": round(statistics.mean(size for size, _, _ in rendered)),
-            "machine_busy_cores": round(busy / seconds, 2),
-            "load": load,
-        }
-        if html_path:
-            pages = [render_letter_html(doc) for doc in docs]  # untimed: only WeasyPrint is timed
-            list(pool.map(_render_html, pages[: 4 * processes]))
-            started = time.perf_counter()
-            list(pool.map(_render_html, pages, chunksize=2))
-            result["html_path_letters_per_second"] = round(len(docs) / (time.perf_counter() - started), 3)
-    return result
+        list(self.pool.map(_render_html, pages, chunksize=2))
+        return len(docs) / (time.perf_counter() - started)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def bare_summary(stretches: list[BareStretch], processes: int, load: str) -> dict[str, Any]:
+    letters = sum(s.letters for s in stretches)
+    wall = sum(s.wall for s in stretches)
+    return {
+        "processes": processes,
+        "letters": letters,
+        "seconds": round(wall, 3),
+        "letters_per_second": round(letters / wall, 3),
+        "ms_per_letter": round(1000 * wall * processes / letters, 1),
+        "steady_letters_per_second": round(steady_of([(s.letters, s.span) for s in stretches]), 3),
+        "cpu_ms_per_letter": round(1000 * sum(s.cpu for s in stretches) / letters, 1),
+        "mean_pdf_bytes": round(sum(s.pdf_bytes for s in stretches) / letters),
+        "machine_busy_cores": round(sum(s.machine_busy for s in stretches) / wall, 2),
+        "load": load,
+    }
+
+
+def steady_of(stretches: list[tuple[int, float]]) -> float:
+    """Letters per second over stretches of (letters, first done to last): each stretch counts its letters but
+    the first, whose time is before its span starts."""
+    return sum(n - 1 for n, _ in stretches) / sum(span for _, span in stretches)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -528,21 +572,26 @@ def enqueue_renders(letter_ids: list[int]) -> None:
         actors.render_letter.send(letter_id)
 
 
-def wait_until_finished(batch: Batch, timeout: float, on_poll: Callable[[Counter[str]], None] | None = None) -> None:
+def wait_until_finished(
+    batch: Batch, timeout: float, target: int | None = None, on_poll: Callable[[Counter[str]], None] | None = None
+) -> None:
+    """Until ``target`` letters of the batch (default: all) are sent or failed. Polled four times a second: the
+    rates come from the letters' own timestamps, so polling faster would only take CPU from the workers."""
+    target = len(batch.letter_ids) if target is None else target
     deadline = time.monotonic() + timeout
     while True:
         counts = letter_counts(batch.campaign_ids)
         if on_poll:
             on_poll(counts)
-        if finished(counts) >= len(batch.letter_ids):
+        if finished(counts) >= target:
             return
         if time.monotonic() > deadline:
             raise TimeoutError(f"{batch.name}: only {dict(counts)} after {timeout:.0f} s")
-        time.sleep(0.1)
+        time.sleep(0.25)
 
 
-def sent_times(batch: Batch) -> list[float]:
-    """When each letter of the batch was sent (seconds, the database's clock)."""
+def sent_times(letter_ids: list[int]) -> list[datetime]:
+    """When each of these letters was sent (the workers' clock, which is this machine's)."""
     from sqlmodel import col, select
 
     from advocacy.db import session_scope
@@ -550,32 +599,9 @@ def sent_times(batch: Batch) -> list[float]:
 
     with session_scope() as session:
         moments = session.exec(
-            select(Letter.sent_at).where(
-                col(Letter.campaign_id).in_(batch.campaign_ids), col(Letter.sent_at).is_not(None)
-            )
+            select(Letter.sent_at).where(col(Letter.id).in_(letter_ids), col(Letter.sent_at).is_not(None))
         ).all()
-    return [moment.timestamp() for moment in moments if moment is not None]
-
-
-def stage_times(batch: Batch, started_utc: datetime) -> dict[str, float]:
-    """From the letters' own timestamps: when the last was rendered and the last sent, after the first enqueue."""
-    from sqlalchemy import func
-    from sqlmodel import col, select
-
-    from advocacy.db import session_scope
-    from advocacy.letters.models import Letter
-
-    with session_scope() as session:
-        row = session.exec(
-            select(
-                func.min(Letter.rendered_at),
-                func.max(Letter.rendered_at),
-                func.min(Letter.sent_at),
-                func.max(Letter.sent_at),
-            ).where(col(Letter.campaign_id).in_(batch.campaign_ids))
-        ).one()
-    names = ("first_rendered", "last_rendered", "first_sent", "last_sent")
-    return {name: (moment - started_utc).total_seconds() for name, moment in zip(names, row, strict=True) if moment}
+    return [moment for moment in moments if moment is not None]
 
 
 def postgres_backends(db_name: str) -> list[int]:
@@ -604,10 +630,12 @@ def redis_server_pid(url: str) -> int | None:
 
 
 class CpuLedger:
-    """CPU seconds spent by each part of the pipeline between ``start()`` and ``stop()``, and by the whole machine."""
+    """CPU seconds spent by each part of the pipeline between ``start()`` and ``stop()``, and by the whole machine;
+    ``total`` sums every such span."""
 
     def __init__(self, groups: Callable[[], dict[str, list[int]]]) -> None:
         self.groups = groups
+        self.total: dict[str, float] = {}  # summed over every start/stop
 
     def start(self) -> None:
         self.before = {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in self.groups().items()}
@@ -622,6 +650,8 @@ class CpuLedger:
             spent[name] = sum(max(0.0, cpu_seconds(pid) - known.get(pid, 0.0)) for pid in set(pids) | set(known))
         spent["bench process (poller)"] = time.process_time() - self.own_before
         spent["machine, all processes"] = machine_busy()[0] - self.machine_before
+        for name, seconds in spent.items():
+            self.total[name] = self.total.get(name, 0.0) + seconds
         return spent
 
 
@@ -633,28 +663,37 @@ def run_pipeline(
     work_dir: Path,
     fake: FakeSendGridProcess,
     timeout: float,
+    stretch: int,
     profile_dir: Path | None = None,
     cprofile: bool = False,
 ) -> dict[str, Any]:
+    """The batch through ``processes`` worker processes, in stretches of ``stretch`` letters, each next to the bare
+    rendering of the same letters in as many processes (see ``_measure_pipeline``)."""
     redis_url = settings["redis"]
     flush_redis(redis_url)
-    log(f"pipeline, {processes} worker process(es): starting workers (load {load_average()})")
+    docs = documents_of(batch)
+    log(f"pipeline, {processes} worker process(es): starting workers and {processes} bare rendering process(es)")
     module = settings.get("worker_module", "worker")
     if profile_dir is not None:
         module = "bench.profiled_worker"
         os.environ["ADVOCACY_BENCH_PROFILE_DIR"] = str(profile_dir / f"{processes}p")
         os.environ["ADVOCACY_BENCH_CPROFILE"] = "1" if cprofile else ""
     log_name = "worker-" + "-".join(batch.name.replace(",", "").split()) + ".log"
-    workers = Workers(processes, work_dir / log_name, ready_timeout=120, module=module)
+    bare = BareRendering(processes, docs)
     try:
-        return _measure_pipeline(workers, warm, batch, settings, fake, timeout)
-    except BaseException:
-        tail = workers.log_path.read_text(errors="replace").splitlines()[-15:]
-        log("worker log, last lines:\n    " + "\n    ".join(tail))
-        log(f"Redis queues: {redis_queue_lengths(redis_url)}")
-        raise
+        threads = int(settings.get("threads", "1"))
+        workers = Workers(processes, work_dir / log_name, ready_timeout=120, module=module, threads=threads)
+        try:
+            return _measure_pipeline(workers, bare, warm, batch, docs, settings, fake, timeout, stretch)
+        except BaseException:
+            tail = workers.log_path.read_text(errors="replace").splitlines()[-15:]
+            log("worker log, last lines:\n    " + "\n    ".join(tail))
+            log(f"Redis queues: {redis_queue_lengths(redis_url)}")
+            raise
+        finally:
+            workers.stop()
     finally:
-        workers.stop()
+        bare.close()
 
 
 def redis_queue_lengths(url: str) -> dict[str, int]:
@@ -669,8 +708,20 @@ def redis_queue_lengths(url: str) -> dict[str, int]:
 
 
 def _measure_pipeline(
-    workers: Workers, warm: Batch, batch: Batch, settings: dict[str, str], fake: FakeSendGridProcess, timeout: float
+    workers: Workers,
+    bare: BareRendering,
+    warm: Batch,
+    batch: Batch,
+    docs: list[Any],
+    settings: dict[str, str],
+    fake: FakeSendGridProcess,
+    timeout: float,
+    stretch: int,
 ) -> dict[str, Any]:
+    """The batch in stretches of ``stretch`` letters. Each stretch is timed twice, back to back: the bare
+    rendering of its letters' documents, and the pipeline on the letters themselves, in alternating order (bare
+    first, then pipeline first, ...), so a machine that speeds up or slows down during the run (it does, by 15 %
+    and more) moves both sides alike. The workers and the bare processes wait idle while the other side runs."""
     from advocacy.db import utcnow
 
     processes = workers.processes
@@ -690,36 +741,44 @@ def _measure_pipeline(
     log(f"  {len(workers.pids)} worker(s) {workers.pids} warm; {len(batch.letter_ids)} letters go")
 
     samples: list[dict[str, Any]] = []
-    cpu_before = workers.cpu_seconds()
+    worker_cpu = dict.fromkeys(workers.pids, 0.0)
     load_before = load_average()
+    pipeline_stretches: list[tuple[int, float, float]] = []  # letters, first sent to last, enqueue to last sent
+    bare_stretches: list[BareStretch] = []
+    pipeline_wall = 0.0
 
     def sample(counts: Counter[str]) -> None:
         rendered = sum(n for status, n in counts.items() if status != "queued")
-        samples.append(
-            {
-                "t": time.monotonic() - started,
-                "rendered": rendered,
-                "finished": finished(counts),
-                "rss_kb": {pid: memory_kb(pid)[0] for pid in workers.pids},
-            }
-        )
+        samples.append({"rendered": rendered, "rss_kb": {pid: memory_kb(pid)[0] for pid in workers.pids}})
 
-    ledger.start()
-    started_utc = utcnow()
-    started = time.monotonic()
-    enqueue_renders(batch.letter_ids)
-    enqueue_seconds = time.monotonic() - started
-    wait_until_finished(batch, timeout=timeout, on_poll=sample)
-    wall = time.monotonic() - started
-    cpu_spent = ledger.stop()
-    stages = stage_times(batch, started_utc)
-    sent = sent_times(batch)
-    cpu_after = workers.cpu_seconds()
+    def run_stretch(ids: list[int], done_before: int) -> None:
+        nonlocal pipeline_wall
+        cpu_before = workers.cpu_seconds()
+        ledger.start()
+        started_utc, started = utcnow(), time.monotonic()
+        enqueue_renders(ids)
+        wait_until_finished(batch, timeout=timeout, target=done_before + len(ids), on_poll=sample)
+        wall = time.monotonic() - started
+        pipeline_wall += wall
+        ledger.stop()
+        for pid, seconds in workers.cpu_seconds().items():
+            worker_cpu[pid] += seconds - cpu_before[pid]
+        sent = [(moment - started_utc).total_seconds() for moment in sent_times(ids)]
+        # A stretch with fewer than two letters sent has no span (the statuses in the result tell why).
+        pipeline_stretches.append((len(sent), span_of(sent), max(sent)) if len(sent) > 1 else (0, 0.0, wall))
+
+    for number, first in enumerate(range(0, len(batch.letter_ids), stretch)):
+        ids, stretch_docs = batch.letter_ids[first : first + stretch], docs[first : first + stretch]
+        if number % 2 == 0:
+            bare_stretches.append(bare.render(stretch_docs))
+            run_stretch(ids, first)
+        else:
+            run_stretch(ids, first)
+            bare_stretches.append(bare.render(stretch_docs))
+
     peaks = {pid: memory_kb(pid)[1] for pid in workers.pids}
     workers.stop()
-
     counts = letter_counts(batch.campaign_ids)
-    seconds = stages.get("last_sent", wall)  # nothing sent at all: the time until the last letter failed
     letters = len(batch.letter_ids)
     mark = next((s for s in samples if s["rendered"] >= min(RSS_MARK_LETTER, letters)), samples[0])
     last = samples[-1]
@@ -729,39 +788,48 @@ def _measure_pipeline(
         per_worker.append(
             {
                 "pid": pid,
-                "cpu_seconds": round(cpu_after[pid] - cpu_before[pid], 2),
+                "cpu_seconds": round(worker_cpu[pid], 2),
                 "rss_mb_at_letter_100": round(at_mark / 1024, 1),
                 "rss_mb_at_end": round(at_end / 1024, 1),
                 "rss_mb_peak": round(max(peaks[pid], *(s["rss_kb"][pid] for s in samples)) / 1024, 1),
                 "rss_growth_pct": round(100 * (at_end - at_mark) / at_mark, 1) if at_mark else None,
             }
         )
-    worker_cpu = sum(w["cpu_seconds"] for w in per_worker)
+    cpu_spent = ledger.total
+    all_worker_cpu = sum(worker_cpu.values())
     ours = sum(v for k, v in cpu_spent.items() if k != "machine, all processes")
     cpu_ms = {k: round(1000 * v / letters, 1) for k, v in cpu_spent.items()}
     cpu_ms["rest of the machine (other work)"] = round(1000 * (cpu_spent["machine, all processes"] - ours) / letters, 1)
+    seconds = sum(until_last for _, _, until_last in pipeline_stretches) or pipeline_wall
+    spans = [(n, span) for n, span, _ in pipeline_stretches if n > 1]
+    steady = steady_of(spans) if spans else 0.0
     return {
         "processes": processes,
         "letters": letters,
         "statuses": dict(counts),
+        "stretch": stretch,
         "seconds": round(seconds, 3),
         "letters_per_second": round(letters / seconds, 3),
-        "steady_letters_per_second": round(steady_rate(sent), 3) if len(sent) > 1 else 0.0,
+        "steady_letters_per_second": round(steady, 3),
         "per_process_letters_per_second": round(letters / seconds / processes, 3),
-        "enqueue_seconds": round(enqueue_seconds, 3),
-        "poll_wall_seconds": round(wall, 3),
-        "last_rendered_seconds": round(stages.get("last_rendered", 0), 3),
-        "first_sent_seconds": round(stages.get("first_sent", 0), 3),
-        "worker_cpu_ms_per_letter": round(1000 * worker_cpu / letters, 1),
-        "worker_cpu_utilisation": round(worker_cpu / seconds / processes, 3),
+        "poll_wall_seconds": round(pipeline_wall, 3),
+        "worker_cpu_ms_per_letter": round(1000 * all_worker_cpu / letters, 1),
+        "worker_cpu_utilisation": round(all_worker_cpu / seconds / processes, 3),
         "cpu_ms_per_letter": cpu_ms,
-        "machine_busy_cores": round(cpu_spent["machine, all processes"] / wall, 2),
-        "other_work_cores": round((cpu_spent["machine, all processes"] - ours) / wall, 2),
+        "machine_busy_cores": round(cpu_spent["machine, all processes"] / pipeline_wall, 2),
+        "other_work_cores": round((cpu_spent["machine, all processes"] - ours) / pipeline_wall, 2),
         "worker_ready_seconds": round(workers.ready_seconds, 2),
         "load_before": load_before,
         "load_after": load_average(),
         "rss_mark_at_rendered": mark["rendered"],
         "workers": per_worker,
+        # Side by side, stretch by stretch: (letters, pipeline span, bare span), for the paired ratios.
+        "pairs": [
+            (n, round(span, 4), round(b.span, 4))
+            for (n, span, _), b in zip(pipeline_stretches, bare_stretches, strict=True)
+            if n == b.letters
+        ],
+        "bare": bare_summary(bare_stretches, processes, load_before),
     }
 
 
@@ -774,78 +842,61 @@ def verdict(ok: bool) -> str:
 
 
 def report(result: dict[str, Any], out: TextIO) -> None:
-    best, ratios = result["best"], result["ratios"]
+    ratios = result["ratios"]
     w = out.write
     w(f"\nLetters benchmark, {result['date']}, {result['machine']}, {result['letters']} letters per run")
+    w(f" in stretches of {result['stretch']}")
     w(f", prefetch {result['prefetch']}" if "prefetch" in result else "")
     w(f", fake SendGrid answers after {result.get('sendgrid_latency_ms', 0)} ms\n")
     w(f"load average (1/5/15 min): {result['load_start']} at the start, {result['load_end']} at the end\n")
-    if len(result["rounds"]) > 1:
-        w(
-            "\nletters/s per round, steady/wall clock (machine cores busy during the run; other work = cores used by "
-            "everything else)\n"
-        )
-        for this in result["rounds"]:
-            cells = [f"  round {this['round']}:"]
-            for key, run in this["bare"].items():
-                cells.append(
-                    f"bare {key}p {run['steady_letters_per_second']:5.2f}/{run['letters_per_second']:5.2f} "
-                    f"({run['machine_busy_cores']})"
-                )
-            for key, run in this["pipeline"].items():
-                cells.append(
-                    f"pipeline {key}p {run['steady_letters_per_second']:5.2f}/{run['letters_per_second']:5.2f} "
-                    f"({run['machine_busy_cores']}, "
-                    f"other work {run['other_work_cores']})"
-                )
-            w("  ".join(cells) + "\n")
-        w(f"\nbest of {len(result['rounds'])} rounds\n")
-    w("\n")
-    for key, run in best["bare"].items():
-        w(
-            f"bare rendering, {key} process{'es' if key != '1' else '  '} : {run['steady_letters_per_second']:6.2f} "
-            f"letters/s steady, {run['letters_per_second']:6.2f} on the wall clock"
-        )
-        if key == "1":
-            w(f"  ({run['ms_per_letter']} ms, {run['cpu_ms_per_letter']} ms CPU per letter")
-            if "html_path_letters_per_second" in run:
-                w(f"; generic HTML path {run['html_path_letters_per_second']:.2f}/s")
-            w(")")
-        w(f"  machine {run['machine_busy_cores']} of 2 cores busy, load {run['load']}\n")
-    for key, pipe in best["pipeline"].items():
-        w(
-            f"pipeline, {key} worker process{'es' if key != '1' else '  '}: {pipe['steady_letters_per_second']:6.2f} "
-            f"letters/s steady, {pipe['letters_per_second']:6.2f} on the wall clock"
-        )
-        w(
-            f"  ({pipe['seconds']} s; last render at {pipe['last_rendered_seconds']} s; worker CPU "
-            f"{pipe['worker_cpu_ms_per_letter']} ms per letter, workers {100 * pipe['worker_cpu_utilisation']:.0f}% "
-            f"busy)  machine {pipe['machine_busy_cores']} of 2 cores busy, {pipe['other_work_cores']} by other work, "
-            f"load {pipe['load_before']}\n"
-        )
-        for worker in pipe["workers"]:
-            w(
-                f"    worker {worker['pid']}: RSS {worker['rss_mb_at_letter_100']} MB at letter ~"
-                f"{pipe['rss_mark_at_rendered']}, {worker['rss_mb_at_end']} MB at the last "
-                f"({worker['rss_growth_pct']:+}%), peak {worker['rss_mb_peak']} MB\n"
-            )
-        ledger = ", ".join(f"{k} {v}" for k, v in pipe["cpu_ms_per_letter"].items())
-        w(f"    CPU ms per letter: {ledger}\n")
     for this in result["rounds"]:
+        if len(result["rounds"]) > 1:
+            w(f"\nround {this['round']}\n")
+        w("\n")
         for key, pipe in this["pipeline"].items():
+            run = pipe["bare"]
+            plural = "es" if key != "1" else "  "
+            w(
+                f"bare rendering, {key} process{plural} : {run['steady_letters_per_second']:6.2f} letters/s steady, "
+                f"{run['letters_per_second']:6.2f} on the wall clock  ({run['ms_per_letter']} ms, "
+                f"{run['cpu_ms_per_letter']} ms CPU per letter)  machine {run['machine_busy_cores']} of 2 cores busy\n"
+            )
+            w(
+                f"pipeline, {key} worker process{plural}: {pipe['steady_letters_per_second']:6.2f} letters/s steady, "
+                f"{pipe['letters_per_second']:6.2f} on the wall clock"
+            )
+            w(
+                f"  (worker CPU {pipe['worker_cpu_ms_per_letter']} ms per letter, workers "
+                f"{100 * pipe['worker_cpu_utilisation']:.0f}% busy)  machine {pipe['machine_busy_cores']} of 2 cores "
+                f"busy, {pipe['other_work_cores']} by other work, load {pipe['load_before']}\n"
+            )
+            stretches = " ".join(f"{bare_span / span:.2f}" for _, span, bare_span in pipe["pairs"])
+            w(f"    pipeline / bare rendering, stretch by stretch: {stretches}\n")
+            for worker in pipe["workers"]:
+                w(
+                    f"    worker {worker['pid']}: RSS {worker['rss_mb_at_letter_100']} MB at letter ~"
+                    f"{pipe['rss_mark_at_rendered']}, {worker['rss_mb_at_end']} MB at the last "
+                    f"({worker['rss_growth_pct']:+}%), peak {worker['rss_mb_peak']} MB\n"
+                )
+            ledger = ", ".join(f"{k} {v}" for k, v in pipe["cpu_ms_per_letter"].items())
+            w(f"    CPU ms per letter: {ledger}\n")
             bad = {s: n for s, n in pipe["statuses"].items() if s != "sent"}
             if bad:
-                w(f"round {this['round']}, {key} process(es): NOT SENT: {bad}\n")
+                w(f"    NOT SENT: {bad}\n")
+    if "html_path_letters_per_second" in result:
+        w(f"generic HTML path (render_pdf of inline-CSS HTML), 1 process: {result['html_path_letters_per_second']:.2f}")
+        w(" letters/s, for reference\n")
     lines = [
         ("pipeline_1_vs_bare_1", "pipeline, 1 process / bare rendering, 1 process", 0.85),
         ("pipeline_1_vs_bare_1_wall", "  the same on the wall clock (first message enqueued)", None),
         ("pipeline_2_vs_bare_2", "pipeline, 2 processes / bare rendering, 2 processes", None),
-        ("cpu_bare_vs_worker", "bare rendering CPU / worker CPU per letter", None),
+        ("cpu_bare_vs_worker", "bare rendering CPU / worker CPU per letter, 1 process", None),
         ("pipeline_2_vs_pipeline_1", "pipeline, 2 processes / 1 process", 1.7),
         ("pipeline_2_vs_pipeline_1_wall", "  the same on the wall clock (first message enqueued)", None),
         ("bare_2_vs_bare_1", "bare rendering, 2 processes / 1 process (the machine now)", None),
     ]
-    w("\nratios of steady rates (first letter done to the last; see docs/benchmarks.md)\n")
+    rounds = f"all {len(result['rounds'])} rounds" if len(result["rounds"]) > 1 else "the run"
+    w(f"\nratios of steady rates over {rounds} (first letter done to the last of each stretch; docs/benchmarks.md)\n")
     for key, label, goal in lines:
         if key in ratios:
             w(f"  {label:<60} {ratios[key]:5.2f}")
@@ -856,28 +907,6 @@ def report(result: dict[str, Any], out: TextIO) -> None:
         w(f"  {label:<60} {growth:+4.1f}%  (goal < 10%: {verdict(growth < 10)})\n")
     fake = result.get("fake_sendgrid", {})
     w(f"\nfake SendGrid answered {fake.get('requests', '?')} requests: {fake.get('statuses', {})}\n")
-
-
-def rate_of(run: dict[str, Any]) -> float:
-    return float(run["steady_letters_per_second"])
-
-
-def best_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fastest run of each measurement: on a shared machine, the one least disturbed by other work."""
-    best: dict[str, Any] = {"bare": {}, "pipeline": {}}
-    for this in rounds:
-        for kind in ("bare", "pipeline"):
-            for key, run in this[kind].items():
-                if key not in best[kind] or rate_of(run) > rate_of(best[kind][key]):
-                    best[kind][key] = run
-    best["rss_growths"] = [
-        w["rss_growth_pct"]
-        for this in rounds
-        for p in this["pipeline"].values()
-        for w in p["workers"]
-        if w["rss_growth_pct"] is not None
-    ]
-    return best
 
 
 def print_profiles(folder: Path, top: int = 25) -> None:
@@ -921,29 +950,39 @@ def print_profiles(folder: Path, top: int = 25) -> None:
             stats.sort_stats("cumulative").print_stats(top)
 
 
-def ratios_of(best: dict[str, Any]) -> dict[str, float]:
-    bare, pipes = best["bare"], best["pipeline"]
+def ratios_of(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """The goals' ratios over every round: each side's letters (but each stretch's first) over its summed spans.
+    A pipeline run and its bare rendering cover the same letters in alternating stretches, so their ratio is
+    paired; the 2-against-1-process ratios compare runs made at different times."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for this in rounds:
+        for key, pipe in this["pipeline"].items():
+            runs.setdefault(key, []).append(pipe)
+
+    def steady(key: str, side: int) -> float:  # side 1: the pipeline's spans, 2: the bare rendering's
+        pairs = [pair for pipe in runs[key] for pair in pipe["pairs"]]
+        return steady_of([(pair[0], pair[side]) for pair in pairs])
+
+    def wall(key: str, bare: bool) -> float:
+        chosen = [pipe["bare"] if bare else pipe for pipe in runs[key]]
+        return float(sum(run["letters"] for run in chosen) / sum(run["seconds"] for run in chosen))
+
     ratios: dict[str, float] = {}
-
-    def rate(runs: dict[str, Any], key: str) -> float:
-        return float(runs[key]["letters_per_second"])
-
-    def steady(runs: dict[str, Any], key: str) -> float:
-        return float(runs[key]["steady_letters_per_second"])
-
-    if "1" in pipes:
-        ratios["pipeline_1_vs_bare_1"] = round(steady(pipes, "1") / steady(bare, "1"), 3)
-        ratios["pipeline_1_vs_bare_1_wall"] = round(rate(pipes, "1") / rate(bare, "1"), 3)
-        ratios["cpu_bare_vs_worker"] = round(bare["1"]["cpu_ms_per_letter"] / pipes["1"]["worker_cpu_ms_per_letter"], 3)
-    if "2" in pipes and "2" in bare:
-        ratios["pipeline_2_vs_bare_2"] = round(steady(pipes, "2") / steady(bare, "2"), 3)
-    if "1" in pipes and "2" in pipes:
-        ratios["pipeline_2_vs_pipeline_1"] = round(steady(pipes, "2") / steady(pipes, "1"), 3)
-        ratios["pipeline_2_vs_pipeline_1_wall"] = round(rate(pipes, "2") / rate(pipes, "1"), 3)
-    if "2" in bare:
-        ratios["bare_2_vs_bare_1"] = round(rate(bare, "2") / rate(bare, "1"), 3)
-    if best["rss_growths"]:
-        ratios["max_rss_growth_pct"] = max(best["rss_growths"])
+    for key in runs:
+        if all(pipe["pairs"] for pipe in runs[key]):
+            ratios[f"pipeline_{key}_vs_bare_{key}"] = round(steady(key, 1) / steady(key, 2), 3)
+            ratios[f"pipeline_{key}_vs_bare_{key}_wall"] = round(wall(key, False) / wall(key, True), 3)
+    if "1" in runs:
+        bare_cpu = statistics.mean(pipe["bare"]["cpu_ms_per_letter"] for pipe in runs["1"])
+        worker_cpu = statistics.mean(pipe["worker_cpu_ms_per_letter"] for pipe in runs["1"])
+        ratios["cpu_bare_vs_worker"] = round(bare_cpu / worker_cpu, 3)
+    if "1" in runs and "2" in runs and all(pipe["pairs"] for key in ("1", "2") for pipe in runs[key]):
+        ratios["pipeline_2_vs_pipeline_1"] = round(steady("2", 1) / steady("1", 1), 3)
+        ratios["pipeline_2_vs_pipeline_1_wall"] = round(wall("2", False) / wall("1", False), 3)
+        ratios["bare_2_vs_bare_1"] = round(steady("2", 2) / steady("1", 2), 3)
+    growths = [w["rss_growth_pct"] for pipes in runs.values() for p in pipes for w in p["workers"]]
+    if any(g is not None for g in growths):
+        ratios["max_rss_growth_pct"] = max(g for g in growths if g is not None)
     return ratios
 
 
@@ -978,7 +1017,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--letters", type=int, default=300, help="letters per run (default 300)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 40 letters")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat every measurement; the best of each is kept")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every run; the ratios pool all rounds")
+    parser.add_argument(
+        "--stretch",
+        type=int,
+        default=50,
+        help="letters per stretch: the pipeline and the bare rendering alternate every this many letters (default 50)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="dramatiq worker threads per process (default 1, as `advocacy worker`)"
+    )
+    parser.add_argument("--html-path", action="store_true", help="also time the generic HTML path, for reference")
     parser.add_argument("--processes", default="1,2", help="worker process counts to run, in order (default 1,2)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="PostgreSQL admin URL")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14", help="Redis URL with a db of its own")
@@ -1014,6 +1063,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.letters = 40
     if args.letters < 1 or args.rounds < 1:
         parser.error("--letters and --rounds must be at least 1")
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    if args.stretch < 2:
+        parser.error("--stretch must be at least 2 (a stretch's rate needs two letters done)")
     if args.sendgrid_latency_ms < 0:
         parser.error("--sendgrid-latency-ms cannot be negative")
     try:
@@ -1044,6 +1097,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "letters": args.letters,
         "sendgrid_latency_ms": args.sendgrid_latency_ms,
+        "stretch": args.stretch,
+        "threads": args.threads,
         "load_start": load_average(),
         "rounds": [],
     }
@@ -1073,7 +1128,7 @@ def main(argv: list[str] | None = None) -> int:
             # What `advocacy worker` gives its processes, unless --prefetch says otherwise.
             from advocacy.broker import worker_environment
 
-            os.environ.update(worker_environment(threads=1))
+            os.environ.update(worker_environment(threads=args.threads))
             if args.prefetch:
                 # dramatiq reads this lower-case name in each worker process (worker.QUEUE_PREFETCH).
                 os.environ["dramatiq_queue_prefetch"] = str(args.prefetch)  # noqa: SIM112
@@ -1098,32 +1153,42 @@ def main(argv: list[str] | None = None) -> int:
             log(f"set-up took {took:.1f} s: {len(batches)} runs, {len(specs)} campaigns x {len(mayors.by_city)} cities")
             flush_redis(args.redis)  # send_letter enqueued renders; each run enqueues its own when its clock starts
 
-            docs = documents_of(batches[1, args.process_counts[0]][1])
             profile_dir = Path(args.profile).resolve() if args.profile else None
             for round_number in range(1, args.rounds + 1):
-                this: dict[str, Any] = {"round": round_number, "bare": {}, "pipeline": {}}
+                this: dict[str, Any] = {"round": round_number, "pipeline": {}}
                 result["rounds"].append(this)
-                log(f"round {round_number}: bare rendering, 1 process (load {load_average()})")
-                this["bare"]["1"] = bare_rendering(docs, 1, html_path=round_number == 1)
                 for processes in args.process_counts:
                     warm, batch = batches[round_number, processes]
                     run = run_pipeline(
                         processes,
                         warm,
                         batch,
-                        {"redis": args.redis, "db_name": db_name, "worker_module": args.worker_module},
+                        {
+                            "redis": args.redis,
+                            "db_name": db_name,
+                            "worker_module": args.worker_module,
+                            "threads": str(args.threads),
+                        },
                         work_dir,
                         fake,
                         run_timeout,
+                        args.stretch,
                         profile_dir / f"round{round_number}" if profile_dir else None,
                         args.cprofile,
                     )
                     this["pipeline"][str(processes)] = run
-                    log(f"  {run['letters_per_second']} letters/s")
-                if max(args.process_counts) > 1:
-                    n = max(args.process_counts)
-                    log(f"round {round_number}: bare rendering, {n} processes (load {load_average()})")
-                    this["bare"][str(n)] = bare_rendering(docs, n)
+                    log(
+                        f"  {run['steady_letters_per_second']} letters/s steady against "
+                        f"{run['bare']['steady_letters_per_second']} for the bare rendering"
+                    )
+            if args.html_path:
+                log("the generic HTML path, 1 process")
+                bare = BareRendering(1, [])
+                try:
+                    rate = bare.html_path_rate(documents_of(batches[1, args.process_counts[0]][1]))
+                    result["html_path_letters_per_second"] = round(rate, 3)
+                finally:
+                    bare.close()
     except (KeyboardInterrupt, HardTimeout, Exception) as exc:
         log(f"benchmark stopped: {type(exc).__name__}: {exc}")
         if isinstance(exc, Exception):
@@ -1136,8 +1201,7 @@ def main(argv: list[str] | None = None) -> int:
     if "error" in result:
         print(f"FAILED: {result['error']}", file=sys.stderr)
         return 1
-    result["best"] = best_of(result["rounds"])
-    result["ratios"] = ratios_of(result["best"])
+    result["ratios"] = ratios_of(result["rounds"])
     report(result, sys.stdout)
     if args.json:
         text = json.dumps(result, indent=2)

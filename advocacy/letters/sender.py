@@ -18,6 +18,7 @@ commands) the step sends in its own thread, as before.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -44,8 +45,11 @@ class SenderThreads:
         """Run ``job`` in a sender thread; blocks while every slot is taken (the render thread waits for the
         provider then, instead of claiming letters faster than they can be sent)."""
         self._slots.acquire()
+        # The job runs in a copy of the caller's context: its log lines carry the request id of the message (and
+        # so of the web request) that handed the letter over, as the render step's own lines do.
+        context = contextvars.copy_context()
         try:
-            self._pool.submit(self._run, job)
+            self._pool.submit(context.run, self._run, job)
         except BaseException:
             self._slots.release()
             raise

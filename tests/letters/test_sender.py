@@ -5,6 +5,7 @@ but its own letter, which the sweep takes over."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import partial
 from typing import Any
@@ -16,6 +17,7 @@ from advocacy.letters import actors, delivery, sender
 from advocacy.letters.models import DeliveryStatus, LetterStatus
 from advocacy.letters.sender import SenderThreads
 from advocacy.letters.service import send_letter
+from advocacy.logs import request_id_var
 from advocacy.mail import Email, MemoryMailer, get_mailer, reset_mailer
 from advocacy.settings import Settings
 from tests.letters.conftest import LOS_ANGELES, SACRAMENTO
@@ -150,3 +152,27 @@ def test_a_sweep_threshold_within_reach_of_a_call_under_way_is_refused() -> None
     with pytest.raises(ValueError, match=r"ADVOCACY_LETTER_STUCK_SECONDS \(60\) must be more than three times"):
         Settings(letter_stuck_seconds=60, sendgrid_timeout_seconds=20)
     assert Settings(letter_stuck_seconds=61, sendgrid_timeout_seconds=20).letter_stuck_seconds == 61
+
+
+def test_a_sender_threads_log_lines_carry_the_request_id_of_the_message_that_handed_the_letter_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    threads = SenderThreads(2)
+    seen: list[str] = []
+
+    def job() -> None:
+        seen.append(request_id_var.get())
+        logging.getLogger("advocacy.letters").warning("sending the letter")
+
+    caplog.set_level(logging.WARNING, logger="advocacy.letters")
+    for request_id in ("req-from-the-mayor", "req-from-the-council"):
+        token = request_id_var.set(request_id)  # what MessageLogContext sets for the message being processed
+        try:
+            threads.submit(job)
+        finally:
+            request_id_var.reset(token)
+    threads.submit(job)  # a sweep nudge: no request behind it
+    threads.drain()
+    assert sorted(seen) == ["-", "req-from-the-council", "req-from-the-mayor"]
+    lines = [r for r in caplog.records if r.getMessage() == "sending the letter"]
+    assert sorted(r.request_id for r in lines) == sorted(seen)  # set when each line was made, in its thread
