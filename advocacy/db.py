@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 from advocacy.settings import get_settings
@@ -39,8 +41,43 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        _ping_idle_connections(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection that sat unused for longer than this is checked (a round trip) before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has sat idle, not on every checkout (``pool_pre_ping``).
+
+    Why: a busy worker checks a connection out twice per letter (the render step, then the sender thread), each
+    time within milliseconds of its last use; a ping each time was a round trip and two thread switches per checkout
+    (docs/benchmarks.md). A connection that died while idle (a PostgreSQL restart, an idle timeout, a failover) is
+    still found here and replaced before anyone uses it; one that dies within a second of its last use fails its
+    next statement, which the worker's retry or the web request's error page covers."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return  # just connected, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping's SELECT opened a transaction on drivers that are not autocommit
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise DisconnectionError(
+                f"a pooled connection was found dead after {time.monotonic() - idle_since:.0f} s idle"
+            ) from error
 
 
 @lru_cache(maxsize=1)

@@ -160,7 +160,7 @@ def _load(session: Session, letter_id: int) -> Loaded | None:
     rows = session.execute(_LOAD, {"letter_id": letter_id}).all()
     if not rows:
         return None
-    letter, campaign, bill, city, committee, signer, _ = rows[0].tuple()
+    letter, campaign, bill, city, committee, signer, _ = rows[0]
     managers = [row[6] for row in rows if row[6] is not None]
     # The stage the letter was written for (not where the bill is now): it is addressed to that committee.
     stage = Stage(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import threading
 import time
 
 import pytest
@@ -184,3 +185,31 @@ def test_payload_leaves_out_empty_optional_fields() -> None:
         "subject": "Hello",
         "content": [{"type": "text/plain", "value": "Hi"}],
     }
+
+
+def test_the_request_carries_the_sendgrid_clients_own_headers_from_every_thread(fake_sendgrid: FakeSendGrid) -> None:
+    """The mailer posts through the client's mail/send endpoint with an opener per thread (not one per request):
+    the request is still the client's (its user agent, JSON body), from the first thread and from a second one."""
+    import sendgrid
+
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    mailer.send(letter())
+    second = threading.Thread(target=mailer.send, args=(letter(subject="The same letter, from another thread"),))
+    second.start()
+    second.join()
+
+    assert [r.status for r in fake_sendgrid.requests] == [202, 202]
+    for request in fake_sendgrid.requests:
+        assert request.method == "POST" and request.path == "/v3/mail/send"
+        assert request.headers["User-Agent"] == f"sendgrid/{sendgrid.__version__};python"
+        assert request.headers["Content-Type"] == "application/json"
+    assert [p["subject"] for p in fake_sendgrid.accepted] == [
+        "Support for AB 123 from the City of Davis",
+        "The same letter, from another thread",
+    ]
+
+
+@pytest.mark.parametrize("host", ["file:///etc/passwd", "ftp://api.sendgrid.com", "api.sendgrid.com"])
+def test_a_sendgrid_host_that_is_not_an_http_url_is_refused(host: str) -> None:
+    with pytest.raises(ValueError, match="must be an http\\(s\\) URL"):
+        SendGridMailer("SG.key", host)
