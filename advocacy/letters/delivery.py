@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Connection, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +36,7 @@ from sqlmodel import Session, col, or_, select
 from advocacy.accounts.models import Role, User
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.service import Stage
-from advocacy.db import utcnow
+from advocacy.db import get_engine, utcnow
 from advocacy.directory.models import Bill, City, Committee, Legislator
 from advocacy.letters.compose import (
     CopyLine,
@@ -443,7 +443,7 @@ _DELIVERY_TABLE = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel d
 
 
 def move_deliveries(
-    session: Session,
+    session: Session | Connection,
     deliveries: list[Delivery],
     to: DeliveryStatus,
     now: datetime,
@@ -456,7 +456,8 @@ def move_deliveries(
 
     Why not the ORM: its flush writes a dozen changed deliveries one statement per row, twice per letter, and its
     bookkeeping for them was the largest part of the worker's commits (docs/benchmarks.md). The loaded objects get
-    the new values as if read back from the database, so the session never writes them a second time."""
+    the new values as if read back from the database, so the session never writes them a second time. Given a
+    connection instead of a session (``_autocommit``), the UPDATE runs there."""
     for delivery in deliveries:
         renewed_claim = delivery.status is DeliveryStatus.SENDING and to is DeliveryStatus.SENDING
         if not renewed_claim:
@@ -464,7 +465,8 @@ def move_deliveries(
     columns = {"status": to, "status_changed_at": now, **values}
     statement = _moves_statement(tuple(columns), count_attempt)
     params = {f"new_{name}": value for name, value in columns.items()}
-    session.connection().execute(statement, {"ids": [d.id for d in deliveries], **params})
+    connection = session.connection() if isinstance(session, Session) else session
+    connection.execute(statement, {"ids": [d.id for d in deliveries], **params})
     for delivery in deliveries:
         for name, value in columns.items():
             set_committed_value(delivery, name, value)
@@ -499,15 +501,22 @@ def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches:
             elif retry is None or delay > retry.delay_ms:
                 retry = RetryLater(exc.reason, delay)
         else:
-            move_deliveries(session, batch.claim, DeliveryStatus.ACCEPTED, utcnow(), message_id=message_id, error="")
+            # Recorded at once, in a statement that is durable when it returns: from here on a killed worker leaves
+            # these deliveries accepted, and nothing sends them again.
+            with _autocommit() as connection:
+                move_deliveries(
+                    connection, batch.claim, DeliveryStatus.ACCEPTED, utcnow(), message_id=message_id, error=""
+                )
         if index < len(batches) - 1:
             session.commit()
     if retry is not None:
         letter.next_step_at = utcnow() + timedelta(milliseconds=retry.delay_ms)
         session.add(letter)
         session.commit()
+    elif refused:
+        _settle(session, letter, deliveries)  # with the failed deliveries and the reason, in one transaction
     else:
-        _settle(session, letter, deliveries)
+        _settle_accepted(letter, deliveries)
     for reason in refused:
         alert_staff(session, letter, reason)
     if retry is not None:
@@ -545,24 +554,73 @@ def _after_failure(session: Session, letter: Letter, claim: list[Delivery], exc:
     return None
 
 
-def _settle(session: Session, letter: Letter, deliveries: list[Delivery]) -> None:
-    """Sent, partially sent or failed once no e-mail delivery waits; commits."""
+def _outcome(deliveries: list[Delivery]) -> LetterStatus | None:
+    """Sent, partially sent or failed, by the letter's e-mail deliveries; None while one of them still waits."""
     emails = [d for d in deliveries if d.channel is Channel.EMAIL]
     if any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in emails):
-        session.commit()
-        return
+        return None
     accepted = sum(d.status in ACCEPTED_OR_LATER for d in emails)
     failed = len(emails) - accepted
     if accepted and failed:
-        _move(letter, LetterStatus.PARTIALLY_SENT)
-    elif failed:
-        _move(letter, LetterStatus.FAILED)
-    else:
-        _move(letter, LetterStatus.SENT)
-    letter.sent_at = utcnow() if accepted else None
+        return LetterStatus.PARTIALLY_SENT
+    return LetterStatus.FAILED if failed else LetterStatus.SENT
+
+
+def _settle(session: Session, letter: Letter, deliveries: list[Delivery]) -> None:
+    """Sent, partially sent or failed once no e-mail delivery waits; commits."""
+    outcome = _outcome(deliveries)
+    if outcome is None:
+        session.commit()
+        return
+    _move(letter, outcome)
+    letter.sent_at = utcnow() if outcome is not LetterStatus.FAILED else None
     letter.next_step_at = None
     session.add(letter)
     session.commit()
+
+
+_LETTER_TABLE = Letter.__table__  # type: ignore[attr-defined]  # SQLModel declares it at class creation
+# The letter's settling UPDATE, checked against the version the step holds (as the ORM's would be), built once.
+_SETTLE = (
+    sa_update(_LETTER_TABLE)
+    .where(_LETTER_TABLE.c.id == bindparam("letter_id"), _LETTER_TABLE.c.version == bindparam("version"))
+    .values(
+        status=bindparam("new_status"),
+        status_changed_at=bindparam("now"),
+        sent_at=bindparam("sent_at"),
+        next_step_at=None,
+        version=_LETTER_TABLE.c.version + 1,
+    )
+)
+
+
+def _autocommit() -> Connection:
+    """A pooled connection in autocommit: each statement is durable when it returns, without a BEGIN and a COMMIT
+    round trip (in a worker, each round trip is also two switches of the GIL between the sender and render threads:
+    docs/benchmarks.md)."""
+    return get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+def _settle_accepted(letter: Letter, deliveries: list[Delivery]) -> None:
+    """``_settle`` after calls that were all accepted: one UPDATE of the letter, in autocommit.
+
+    Its deliveries are already recorded (``_send``). If the letter moved since the step read it (another worker's
+    sweep nudge after a stall), nothing is lost: the sweep finds no delivery left to send and settles it."""
+    outcome = _outcome(deliveries)
+    if outcome is None:
+        return
+    check_move(letter, outcome)
+    now = utcnow()
+    sent_at = now if outcome is not LetterStatus.FAILED else None
+    with _autocommit() as connection:
+        params = {"letter_id": letter.id, "version": letter.version, "new_status": outcome, "now": now}
+        moved = connection.execute(_SETTLE, {**params, "sent_at": sent_at}).rowcount
+    if moved != 1:
+        log.warning("letter %s changed while its e-mails were sent; the sweep settles it", letter.id)
+        return
+    for name, value in (("status", outcome), ("status_changed_at", now), ("sent_at", sent_at), ("next_step_at", None)):
+        set_committed_value(letter, name, value)
+    set_committed_value(letter, "version", letter.version + 1)
 
 
 def sender_name(signer: User | None, city: City) -> str:

@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
 from sqlmodel import select
 
 from advocacy.campaigns.models import Campaign
-from advocacy.db import session_scope, utcnow
+from advocacy.db import get_engine, session_scope, utcnow
 from advocacy.letters import actors, delivery
 from advocacy.letters.models import Channel, Delivery, DeliveryStatus, Letter, LetterStatus
 from advocacy.letters.service import RefusedMove, send_letter
-from advocacy.mail import Email, MemoryMailer
+from advocacy.mail import Email, MemoryMailer, SendGridMailer
 from tests.letters.conftest import STAFF_ALERTS
 
 
@@ -240,3 +241,38 @@ def test_moving_many_deliveries_checks_every_move_and_writes_them_at_once(
         session.commit()
     _, stored = letter_and_emails(letter_id)
     assert {(d.status, d.attempts) for d in stored} == {(DeliveryStatus.SENDING, 1)}
+
+
+class LetterTouchedDuringTheCall(SendGridMailer):
+    """The real client against the fake; while the call is under way something else writes the letter (its
+    version moves on), as a sweep nudge after a long stall would."""
+
+    def __init__(self, fake: Any, letter_id: int) -> None:
+        super().__init__(fake.api_key, fake.url, timeout=1.0)
+        self.letter_id = letter_id
+
+    def send(self, email: Email) -> str:
+        message_id = super().send(email)
+        with get_engine().begin() as connection:
+            connection.execute(text("UPDATE letter SET version = version + 1 WHERE id = :id"), {"id": self.letter_id})
+        return message_id
+
+
+def test_accepted_calls_are_recorded_even_when_the_letter_cannot_settle_and_the_sweep_never_resends_them(
+    sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as session:
+        delivery.render_letter(session, letter_id, mailer=LetterTouchedDuringTheCall(sendgrid, letter_id))
+
+    letter, emails = letter_and_emails(letter_id)
+    assert len(calls_for(sendgrid, letter_id)) == 1
+    # The deliveries were recorded the moment SendGrid took them; only the letter's own settling lost the race.
+    assert emails and all(d.status is DeliveryStatus.ACCEPTED and d.message_id for d in emails)
+    assert letter.status is LetterStatus.RENDERED and letter.sent_at is None
+
+    with session_scope() as session:  # what the sweep's nudge runs, once the letter looks stuck
+        delivery.deliver_letter(session, letter_id, mailer=SendGridMailer(sendgrid.api_key, sendgrid.url))
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.SENT and letter.sent_at is not None
+    assert len(calls_for(sendgrid, letter_id)) == 1  # settled without a second call
