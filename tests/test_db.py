@@ -1,4 +1,4 @@
-"""The session scope of actors and commands."""
+"""The session scope of actors and commands, and how the pool checks connections (only after they sat idle)."""
 
 from __future__ import annotations
 
