@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
@@ -101,6 +101,12 @@ def session_scope() -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+def autocommit_connection() -> Connection:
+    """A pooled connection in autocommit: each statement is durable when it returns, with no BEGIN or COMMIT round
+    trip. For a write that must be on record at once, on its own (a letter's accepted SendGrid call)."""
+    return get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def provide_session() -> Iterator[Session]:

@@ -270,12 +270,11 @@ class SendGridMailer:
         if not host.startswith(("https://", "http://")):
             raise ValueError(f"the SendGrid API host must be an http(s) URL, not {host!r}")
         self.timeout = timeout
-        self._client = SendGridAPIClient(api_key=api_key, host=host.rstrip("/"))
-        # SendGridAPIClient has no timeout parameter and python-http-client defaults to none (a stalled connection
-        # would hold a worker thread forever); every request-builder it derives copies this attribute.
-        self._client.client.timeout = timeout
+        client = SendGridAPIClient(api_key=api_key, host=host.rstrip("/"))
         # The client's mail/send endpoint, built once: its URL and headers (API key, user agent) are the client's.
-        self._endpoint = self._client.client.mail.send
+        # Each call passes ``timeout`` itself (python-http-client has none by default, and a stalled connection would
+        # hold a sender thread forever).
+        self._endpoint = client.client.mail.send
         self._url = self._endpoint._build_url(None)
         self._headers = {**self._endpoint.request_headers, "Content-Type": "application/json"}
         self._openers = threading.local()

@@ -36,7 +36,7 @@ from sqlmodel import Session, col, or_, select
 from advocacy.accounts.models import Role, User
 from advocacy.campaigns.models import Campaign
 from advocacy.campaigns.service import Stage
-from advocacy.db import get_engine, utcnow
+from advocacy.db import autocommit_connection, utcnow
 from advocacy.directory.models import Bill, City, Committee, Legislator
 from advocacy.letters.compose import (
     CopyLine,
@@ -457,7 +457,7 @@ def move_deliveries(
     Why not the ORM: its flush writes a dozen changed deliveries one statement per row, twice per letter, and its
     bookkeeping for them was the largest part of the worker's commits (docs/benchmarks.md). The loaded objects get
     the new values as if read back from the database, so the session never writes them a second time. Given a
-    connection instead of a session (``_autocommit``), the UPDATE runs there."""
+    connection instead of a session (``db.autocommit_connection``), the UPDATE runs there."""
     for delivery in deliveries:
         renewed_claim = delivery.status is DeliveryStatus.SENDING and to is DeliveryStatus.SENDING
         if not renewed_claim:
@@ -503,7 +503,7 @@ def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches:
         else:
             # Recorded at once, in a statement that is durable when it returns: from here on a killed worker leaves
             # these deliveries accepted, and nothing sends them again.
-            with _autocommit() as connection:
+            with autocommit_connection() as connection:
                 move_deliveries(
                     connection, batch.claim, DeliveryStatus.ACCEPTED, utcnow(), message_id=message_id, error=""
                 )
@@ -594,13 +594,6 @@ _SETTLE = (
 )
 
 
-def _autocommit() -> Connection:
-    """A pooled connection in autocommit: each statement is durable when it returns, without a BEGIN and a COMMIT
-    round trip (in a worker, each round trip is also two switches of the GIL between the sender and render threads:
-    docs/benchmarks.md)."""
-    return get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
-
-
 def _settle_accepted(letter: Letter, deliveries: list[Delivery]) -> None:
     """``_settle`` after calls that were all accepted: one UPDATE of the letter, in autocommit.
 
@@ -612,7 +605,7 @@ def _settle_accepted(letter: Letter, deliveries: list[Delivery]) -> None:
     check_move(letter, outcome)
     now = utcnow()
     sent_at = now if outcome is not LetterStatus.FAILED else None
-    with _autocommit() as connection:
+    with autocommit_connection() as connection:
         params = {"letter_id": letter.id, "version": letter.version, "new_status": outcome, "now": now}
         moved = connection.execute(_SETTLE, {**params, "sent_at": sent_at}).rowcount
     if moved != 1:
