@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 import dramatiq
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware.prometheus import Prometheus
 
@@ -33,6 +34,55 @@ PING_TIMEOUT_SECONDS = 3.0
 QUEUE_PREFETCH_PER_THREAD = 4
 
 
+class AckWakingConsumer(_RedisConsumer):
+    """dramatiq's Redis consumer, except that with its prefetch full it waits for the worker's next ack instead of
+    polling.
+
+    dramatiq's consumer thread, with as many messages in hand as it may prefetch, sleeps 5, 10, 20, 40 … ms (up to
+    the worker timeout) and wakes each time to find the same full hand: four or five wake-ups per letter while the
+    render thread works, and in a worker process every wake-up takes the GIL from it and gives it back, which costs
+    the render thread far more than the consumer's own few microseconds (docs/benchmarks.md). Here the consumer
+    sleeps until an ack or nack makes room (or the worker timeout passes, so it still sees a pause or a stop), then
+    fetches at once. Delay queues (``*.DQ``) keep dramatiq's polling: their messages wait in the consumer for their
+    time to come, which no ack announces."""
+
+    def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
+        self._room = threading.Event()
+        self._waits_for_acks = not queue_name.endswith(".DQ")
+
+    def ack(self, message: Any) -> None:
+        try:
+            super().ack(message)  # type: ignore[no-untyped-call]
+        finally:
+            self._room.set()
+
+    def nack(self, message: Any) -> None:
+        try:
+            super().nack(message)  # type: ignore[no-untyped-call]
+        finally:
+            self._room.set()
+
+    def __next__(self) -> Any:
+        if self._waits_for_acks and not self.message_cache and self._hand_is_full():
+            self._room.clear()
+            if self._hand_is_full():  # checked again: an ack between the first check and the clear is not missed
+                self._room.wait(self.timeout / 1000)
+            return None  # as dramatiq's consumer after a sleep: its thread sees pauses and stops, then asks again
+        return super().__next__()  # type: ignore[no-untyped-call]
+
+    def _hand_is_full(self) -> bool:
+        return bool(self.outstanding_message_count >= self.prefetch)
+
+
+class AckWakingRedisBroker(RedisBroker):
+    """dramatiq's RedisBroker with ``AckWakingConsumer`` as its consumer (``consumer_class`` is its hook for that)."""
+
+    @property
+    def consumer_class(self) -> type[AckWakingConsumer]:
+        return AckWakingConsumer
+
+
 def worker_environment(threads: int) -> dict[str, str]:
     """dramatiq's own settings for worker processes, which dramatiq reads from the environment (lower-case names);
     an operator's value in the environment wins."""
@@ -49,9 +99,7 @@ def build_broker(url: str, *, metrics_port: int | None = None) -> dramatiq.Broke
     from advocacy.logs import MessageLogContext
 
     if url.startswith(("redis://", "rediss://")):
-        from dramatiq.brokers.redis import RedisBroker
-
-        broker: dramatiq.Broker = RedisBroker(  # type: ignore[no-untyped-call]
+        broker: dramatiq.Broker = AckWakingRedisBroker(  # type: ignore[no-untyped-call]
             url=url,
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=REDIS_MAINTENANCE_CHANCE,
@@ -105,8 +153,12 @@ dramatiq.set_broker(broker)
 
 def broker_kind(b: dramatiq.Broker | None = None) -> str:
     """``embedded``, ``redis`` or ``rabbitmq``: shown by /ready and the console."""
-    name = type(b or broker).__name__
-    return {"StubBroker": "embedded", "RedisBroker": "redis", "RabbitmqBroker": "rabbitmq"}.get(name, name)
+    b = b or broker
+    if isinstance(b, StubBroker):
+        return "embedded"
+    if isinstance(b, RedisBroker):
+        return "redis"
+    return "rabbitmq" if type(b).__name__ == "RabbitmqBroker" else type(b).__name__
 
 
 def ping_broker(b: dramatiq.Broker | None = None, *, timeout: float = PING_TIMEOUT_SECONDS) -> None:

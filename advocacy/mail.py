@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import logging
 import os
+import select
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+import urllib.response
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -278,6 +283,11 @@ class SendGridMailer:
         self._url = self._endpoint._build_url(None)
         self._headers = {**self._endpoint.request_headers, "Content-Type": "application/json"}
         self._openers = threading.local()
+        # A proxy configured in the environment for the API host gets urllib's own handlers (a connection per
+        # call, through the proxy); otherwise each thread keeps its connection to the API open between calls.
+        host_name = urllib.parse.urlsplit(self._url).hostname or ""
+        self._keep_alive = not (urllib.request.getproxies() and not urllib.request.proxy_bypass(host_name))
+        self._connections: weakref.WeakSet[KeepAliveHandler] = weakref.WeakSet()
 
     def send(self, email: Email) -> str:
         from python_http_client.exceptions import HTTPError as ApiError
@@ -307,16 +317,113 @@ class SendGridMailer:
         Why not ``SendGridAPIClient.send``: python-http-client builds a new urllib opener for every request (ten
         handlers, and the proxy settings read from the whole environment) and formats the whole payload for a debug
         log line even when debug logging is off; that was half of a send's CPU (docs/benchmarks.md). Each thread
-        keeps an opener of its own: the request is the same, built once per thread instead of once per letter."""
+        keeps an opener of its own, and in it a connection to the API that stays open between calls
+        (``KeepAliveHandler``)."""
         opener = getattr(self._openers, "opener", None)
         if opener is None:
-            opener = self._openers.opener = urllib.request.build_opener()
+            if self._keep_alive:
+                handler = KeepAliveHandler()
+                self._connections.add(handler)
+                opener = urllib.request.build_opener(handler)
+            else:
+                opener = urllib.request.build_opener()
+            self._openers.opener = opener
         request = urllib.request.Request(  # noqa: S310  (an http(s) URL: checked in __init__)
             self._url, data=json.dumps(payload).encode("utf-8"), headers=self._headers, method="POST"
         )
         with self._endpoint._make_request(opener, request, timeout=self.timeout) as response:
             response.read()
             return response.headers
+
+    def close(self) -> None:
+        """Close the connections the threads keep open (they open anew on their next call)."""
+        for handler in list(self._connections):
+            handler.close()
+
+
+class KeepAliveHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    """A urllib handler that keeps ONE connection to the API host open between requests (one opener per thread,
+    so one connection per thread).
+
+    Why: a letter's call on a fresh connection costs a TCP handshake (and with the real API a TLS handshake, a
+    round trip and several milliseconds of CPU each) and a dozen socket calls; in a worker process each socket call
+    of a sender thread hands the GIL back and forth with the render thread, which is most of what a sent letter
+    costs beyond its rendering (docs/benchmarks.md).
+
+    Why it sends nothing twice: a connection is reused only when it sat idle less than ``IDLE_SECONDS`` (below the
+    idle timeouts of load balancers, which drop connections silently) and the server has not closed it (nothing is
+    readable on it). A reused connection that fails anyway is dropped and the call fails as any lost connection or
+    timeout does: the caller's retry, after its backoff, sends the message again. A server that closes an idle
+    connection does so without reading a request on it, so that retry sends the letter once; a server that fails
+    after taking a request is the case of a timeout, which fresh connections have too. Nothing is retried here.
+    """
+
+    IDLE_SECONDS = 15.0
+
+    def __init__(self) -> None:
+        urllib.request.HTTPHandler.__init__(self)
+        urllib.request.HTTPSHandler.__init__(self)
+        self._connection: http.client.HTTPConnection | None = None
+        self._origin: tuple[str, str] = ("", "")
+        self._idle_since = 0.0
+
+    # urllib takes any file-like response with a status and headers (as its own ``addinfourl``).
+    def http_open(self, req: urllib.request.Request) -> urllib.response.addinfourl:  # type: ignore[override]
+        return self._open(req, "http")
+
+    def https_open(self, req: urllib.request.Request) -> urllib.response.addinfourl:  # type: ignore[override]
+        return self._open(req, "https")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _reusable(self, origin: tuple[str, str]) -> http.client.HTTPConnection | None:
+        connection = self._connection
+        if connection is None or connection.sock is None:
+            return None
+        if origin != self._origin or time.monotonic() - self._idle_since > self.IDLE_SECONDS:
+            self.close()
+            return None
+        readable, _, _ = select.select([connection.sock], [], [], 0)
+        if readable:  # the server closed it (or sent what nobody asked for): not a connection to send on
+            self.close()
+            return None
+        return connection
+
+    def _open(self, req: urllib.request.Request, scheme: str) -> urllib.response.addinfourl:
+        origin = (scheme, req.host)
+        timeout = req.timeout if isinstance(req.timeout, int | float) else None
+        connection = self._reusable(origin)
+        if connection is None:
+            if scheme == "https":
+                connection = http.client.HTTPSConnection(req.host, timeout=timeout)  # urllib's default TLS context
+            else:
+                connection = http.client.HTTPConnection(req.host, timeout=timeout)
+            self._connection, self._origin = connection, origin
+        else:
+            connection.timeout = timeout
+            if connection.sock is not None:
+                connection.sock.settimeout(timeout)
+        headers = {name.title(): value for name, value in [*req.headers.items(), *req.unredirected_hdrs.items()]}
+        try:
+            connection.request(req.get_method(), req.selector, req.data, headers)
+            response = connection.getresponse()
+            body = response.read()
+        except OSError as err:  # as urllib's own handler: the caller sees a URLError
+            self.close()
+            raise urllib.error.URLError(err) from None
+        except http.client.HTTPException:
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        else:
+            self._idle_since = time.monotonic()
+        result = urllib.response.addinfourl(io.BytesIO(body), response.msg, req.get_full_url(), response.status)
+        result.msg = response.reason  # type: ignore[attr-defined]  # urllib's error processor reads it
+        return result
 
 
 def sendgrid_payload(email: Email) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -458,15 +458,27 @@ def move_deliveries(
     bookkeeping for them was the largest part of the worker's commits (docs/benchmarks.md). The loaded objects get
     the new values as if read back from the database, so the session never writes them a second time. Given a
     connection instead of a session (``db.autocommit_connection``), the UPDATE runs there."""
+    columns, params = _checked_moves(deliveries, to, now, values)
+    connection = session.connection() if isinstance(session, Session) else session
+    connection.execute(_moves_statement(tuple(columns), count_attempt), params)
+    _moved(deliveries, columns, count_attempt)
+
+
+def _checked_moves(
+    deliveries: list[Delivery], to: DeliveryStatus, now: datetime, values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The columns ``move_deliveries`` sets and the parameters of its UPDATE, once every move is checked."""
     for delivery in deliveries:
         renewed_claim = delivery.status is DeliveryStatus.SENDING and to is DeliveryStatus.SENDING
         if not renewed_claim:
             check_move(delivery, to)
     columns = {"status": to, "status_changed_at": now, **values}
-    statement = _moves_statement(tuple(columns), count_attempt)
     params = {f"new_{name}": value for name, value in columns.items()}
-    connection = session.connection() if isinstance(session, Session) else session
-    connection.execute(statement, {"ids": [d.id for d in deliveries], **params})
+    return columns, {"ids": [d.id for d in deliveries], **params}
+
+
+def _moved(deliveries: list[Delivery], columns: dict[str, Any], count_attempt: bool) -> None:
+    """The loaded deliveries take the values their UPDATE wrote, as if read back."""
     for delivery in deliveries:
         for name, value in columns.items():
             set_committed_value(delivery, name, value)
@@ -501,12 +513,8 @@ def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches:
             elif retry is None or delay > retry.delay_ms:
                 retry = RetryLater(exc.reason, delay)
         else:
-            # Recorded at once, in a statement that is durable when it returns: from here on a killed worker leaves
-            # these deliveries accepted, and nothing sends them again.
-            with autocommit_connection() as connection:
-                move_deliveries(
-                    connection, batch.claim, DeliveryStatus.ACCEPTED, utcnow(), message_id=message_id, error=""
-                )
+            all_sent = index == len(batches) - 1 and retry is None and not refused
+            _record_accepted(letter, deliveries, batch.claim, message_id, settle=all_sent)
         if index < len(batches) - 1:
             session.commit()
     if retry is not None:
@@ -515,8 +523,6 @@ def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches:
         session.commit()
     elif refused:
         _settle(session, letter, deliveries)  # with the failed deliveries and the reason, in one transaction
-    else:
-        _settle_accepted(letter, deliveries)
     for reason in refused:
         alert_staff(session, letter, reason)
     if retry is not None:
@@ -554,13 +560,17 @@ def _after_failure(session: Session, letter: Letter, claim: list[Delivery], exc:
     return None
 
 
-def _outcome(deliveries: list[Delivery]) -> LetterStatus | None:
-    """Sent, partially sent or failed, by the letter's e-mail deliveries; None while one of them still waits."""
-    emails = [d for d in deliveries if d.channel is Channel.EMAIL]
-    if any(d.status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for d in emails):
+def _outcome(deliveries: list[Delivery], accepted_now: Sequence[Delivery] = ()) -> LetterStatus | None:
+    """Sent, partially sent or failed, by the letter's e-mail deliveries (those in ``accepted_now`` counted as
+    accepted); None while one of them still waits."""
+    accepted_ids = {d.id for d in accepted_now}
+    statuses = [
+        DeliveryStatus.ACCEPTED if d.id in accepted_ids else d.status for d in deliveries if d.channel is Channel.EMAIL
+    ]
+    if any(status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING) for status in statuses):
         return None
-    accepted = sum(d.status in ACCEPTED_OR_LATER for d in emails)
-    failed = len(emails) - accepted
+    accepted = sum(status in ACCEPTED_OR_LATER for status in statuses)
+    failed = len(statuses) - accepted
     if accepted and failed:
         return LetterStatus.PARTIALLY_SENT
     return LetterStatus.FAILED if failed else LetterStatus.SENT
@@ -580,35 +590,61 @@ def _settle(session: Session, letter: Letter, deliveries: list[Delivery]) -> Non
 
 
 _LETTER_TABLE = Letter.__table__  # type: ignore[attr-defined]  # SQLModel declares it at class creation
-# The letter's settling UPDATE, checked against the version the step holds (as the ORM's would be), built once.
+# The letter's settling UPDATE, checked against the version the step holds (as the ORM's would be), built once. Its
+# parameters are named after no column of ``delivery``: SQLAlchemy would take such a name, given to the statement
+# below, for a value to SET in the deliveries' UPDATE.
 _SETTLE = (
     sa_update(_LETTER_TABLE)
-    .where(_LETTER_TABLE.c.id == bindparam("letter_id"), _LETTER_TABLE.c.version == bindparam("version"))
+    .where(_LETTER_TABLE.c.id == bindparam("settled_letter"), _LETTER_TABLE.c.version == bindparam("held_version"))
     .values(
-        status=bindparam("new_status"),
-        status_changed_at=bindparam("now"),
-        sent_at=bindparam("sent_at"),
+        status=bindparam("letter_status"),
+        status_changed_at=bindparam("settled_at"),
+        sent_at=bindparam("letter_sent_at"),
         next_step_at=None,
         version=_LETTER_TABLE.c.version + 1,
     )
 )
+_ACCEPTED_COLUMNS = ("status", "status_changed_at", "message_id", "error")
+# PostgreSQL: the accepted call's record and the letter's settling in ONE statement (a data-modifying WITH runs to
+# completion whether or not the letter's UPDATE finds its version), so one round trip and one commit to disk.
+_ACCEPT_AND_SETTLE = _SETTLE.add_cte(
+    _moves_statement(_ACCEPTED_COLUMNS, False).returning(_DELIVERY_TABLE.c.id).cte("accepted")
+)
 
 
-def _settle_accepted(letter: Letter, deliveries: list[Delivery]) -> None:
-    """``_settle`` after calls that were all accepted: one UPDATE of the letter, in autocommit.
+def _record_accepted(
+    letter: Letter, deliveries: list[Delivery], claim: list[Delivery], message_id: str, *, settle: bool
+) -> None:
+    """Record an accepted call for ``claim`` at once, in autocommit: from here on a killed worker leaves these
+    deliveries accepted, and nothing sends them again. With ``settle`` (the letter's last call, all accepted) the
+    letter settles too, in the same statement on PostgreSQL, right after it elsewhere.
 
-    Its deliveries are already recorded (``_send``). If the letter moved since the step read it (another worker's
-    sweep nudge after a stall), nothing is lost: the sweep finds no delivery left to send and settles it."""
-    outcome = _outcome(deliveries)
+    The letter's UPDATE is checked against the version the step holds. If the letter moved since the step read it
+    (another worker's sweep nudge after a stall), nothing is lost: the deliveries are recorded, and the sweep finds
+    none left to send and settles the letter."""
+    now = utcnow()
+    columns, params = _checked_moves(claim, DeliveryStatus.ACCEPTED, now, {"message_id": message_id, "error": ""})
+    outcome = _outcome(deliveries, accepted_now=claim) if settle else None
+    if outcome is not None:
+        check_move(letter, outcome)
+    sent_at = now if outcome is not LetterStatus.FAILED else None
+    settling = {
+        "settled_letter": letter.id,
+        "held_version": letter.version,
+        "letter_status": outcome,
+        "settled_at": now,
+        "letter_sent_at": sent_at,
+    }
+    with autocommit_connection() as connection:
+        if outcome is not None and connection.dialect.name == "postgresql":
+            settled = connection.execute(_ACCEPT_AND_SETTLE, {**params, **settling}).rowcount
+        else:
+            connection.execute(_moves_statement(_ACCEPTED_COLUMNS, False), params)
+            settled = connection.execute(_SETTLE, settling).rowcount if outcome else 0
+    _moved(claim, columns, count_attempt=False)
     if outcome is None:
         return
-    check_move(letter, outcome)
-    now = utcnow()
-    sent_at = now if outcome is not LetterStatus.FAILED else None
-    with autocommit_connection() as connection:
-        params = {"letter_id": letter.id, "version": letter.version, "new_status": outcome, "now": now}
-        moved = connection.execute(_SETTLE, {**params, "sent_at": sent_at}).rowcount
-    if moved != 1:
+    if settled != 1:
         log.warning("letter %s changed while its e-mails were sent; the sweep settles it", letter.id)
         return
     for name, value in (("status", outcome), ("status_changed_at", now), ("sent_at", sent_at), ("next_step_at", None)):

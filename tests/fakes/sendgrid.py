@@ -6,10 +6,13 @@ Send and Errors documentation): Bearer auth (401), valid JSON, 1..1000 personali
 personalization), content blocks with type and value (text/plain first), attachments with a filename and
 base64 content, total size at most 30 MB (413). Errors come back as ``{"errors": [{"message", "field", "help"}]}``.
 
-Scriptable: ``fake.script(429, 500, 202)`` decides the next three answers (202 means "process normally"),
-``fake.hang(seconds)`` makes the next request wait before answering (client timeouts); ``latency`` (seconds) delays
-every answer, as the real API's round trip does (benchmarks). Everything is recorded:
-``fake.requests`` (every request with its status) and ``fake.accepted`` (payloads answered 202).
+Scriptable: ``fake.script(429, 500, 202)`` decides the next three answers (202 means "process normally"; 0 means
+"read the request, then close the connection without an answer"), ``fake.hang(seconds)`` makes the next request wait
+before answering (client timeouts); ``latency`` (seconds) delays every answer, as the real API's round trip does
+(benchmarks). Connections stay open between requests (HTTP/1.1) until the client closes them or, with
+``idle_timeout`` (seconds), until they sat idle that long, as real servers close them. Everything is recorded:
+``fake.requests`` (every request with its status and the client port of its connection) and ``fake.accepted``
+(payloads answered 202).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class RecordedRequest:
     status: int = 0
     message_id: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
+    connection: int = 0  # the client's port: requests on one kept-alive connection share it
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -279,10 +283,17 @@ class _Server(ThreadingHTTPServer):
 class FakeSendGrid:
     """The fake server (a context manager). ``url`` is the ``host`` to give ``SendGridAPIClient``."""
 
-    def __init__(self, api_key: str = "SG.fake-test-key", max_bytes: int = MAX_BYTES, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        api_key: str = "SG.fake-test-key",
+        max_bytes: int = MAX_BYTES,
+        latency: float = 0.0,
+        idle_timeout: float | None = None,
+    ) -> None:
         self.api_key = api_key
         self.max_bytes = max_bytes
         self.latency = latency
+        self.idle_timeout = idle_timeout
         self.requests: list[RecordedRequest] = []
         self.accepted: list[dict[str, Any]] = []
         self._script: deque[tuple[int, float | None]] = deque()
@@ -343,6 +354,8 @@ class FakeSendGrid:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Waiting for the next request on a kept-alive connection times out after this: the server closes it.
+            timeout = fake.idle_timeout
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
@@ -374,10 +387,16 @@ class FakeSendGrid:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""  # read it all, or the client sees a reset
-                recorded = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
+                recorded = RecordedRequest(
+                    self.command, self.path, dict(self.headers.items()), body, connection=self.client_address[1]
+                )
                 scripted, hang = fake._next_scripted()
                 if hang or fake.latency:
                     fake._closing.wait(hang + fake.latency)
+                if scripted and scripted[0] == 0:  # a server that fails after reading the request
+                    fake._record(recorded)
+                    self.close_connection = True
+                    return None
                 if self.path != MAIL_SEND_PATH or self.command != "POST":
                     return self._reply(recorded, 404, [_error("The requested resource was not found.")])
                 if self.headers.get("Authorization") != f"Bearer {fake.api_key}":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import sys
@@ -19,7 +20,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import dq_name, xq_name
 
-from advocacy.broker import WorkerMetrics, broker_kind, build_broker, serve_metrics
+from advocacy.broker import AckWakingConsumer, WorkerMetrics, broker_kind, build_broker, serve_metrics
 from tests.helpers import background_process
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -65,6 +66,54 @@ def test_redis_url_round_trips_through_redis() -> None:
         if queue:
             broker.client.delete(f"dramatiq:{queue}", f"dramatiq:{dq_name(queue)}", f"dramatiq:{xq_name(queue)}")
         broker.close()
+
+
+def test_a_redis_consumer_with_a_full_hand_waits_for_the_ack_and_then_fetches_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With as many messages in hand as it may prefetch, the consumer sleeps until the worker acks one (dramatiq's own
+    consumer wakes 5, 10, 20, 40 … ms apart meanwhile, and each wake-up costs a busy worker process a GIL hand-over);
+    after the ack the next message is fetched at once."""
+    broker = build_broker(REDIS_URL, metrics_port=0)
+    name = f"hand_{uuid.uuid4().hex[:10]}"
+    runs: list[tuple[float, float]] = []
+    all_done = threading.Event()
+    wakes_with_a_full_hand = 0
+    original = AckWakingConsumer.__next__
+
+    def counting_next(consumer: AckWakingConsumer) -> object:
+        nonlocal wakes_with_a_full_hand
+        full = consumer.queue_name == name and consumer._hand_is_full()
+        message = original(consumer)
+        wakes_with_a_full_hand += full and message is None
+        return message
+
+    monkeypatch.setattr(AckWakingConsumer, "__next__", counting_next)
+
+    def slow(index: int) -> None:
+        started = time.monotonic()
+        time.sleep(0.3)
+        runs.append((started, time.monotonic()))
+        if len(runs) == 4:
+            all_done.set()
+
+    actor = dramatiq.actor(slow, broker=broker, actor_name=name, queue_name=name, max_retries=0)
+    for index in range(4):
+        actor.send(index)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=1000)
+    worker.queue_prefetch = 1  # the hand is full while a message runs
+    worker.start()
+    try:
+        assert all_done.wait(15), "the worker did not run the four messages"
+    finally:
+        worker.stop()
+        broker.client.delete(f"dramatiq:{name}", f"dramatiq:{dq_name(name)}", f"dramatiq:{xq_name(name)}")
+        broker.close()
+
+    # One wake-up per message (its ack), not five or six (dramatiq's backoff over 0.3 s: 5+10+20+40+80+160 ms).
+    assert wakes_with_a_full_hand <= 6, wakes_with_a_full_hand
+    gaps = [later[0] - earlier[1] for earlier, later in itertools.pairwise(runs)]
+    assert max(gaps) < 0.15, gaps  # the next message started right after the ack, not after a backoff sleep
 
 
 def test_amqp_url_round_trips_through_rabbitmq() -> None:

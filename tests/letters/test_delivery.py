@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from advocacy.campaigns.models import Campaign
@@ -276,3 +276,49 @@ def test_accepted_calls_are_recorded_even_when_the_letter_cannot_settle_and_the_
     letter, emails = letter_and_emails(letter_id)
     assert letter.status is LetterStatus.SENT and letter.sent_at is not None
     assert len(calls_for(sendgrid, letter_id)) == 1  # settled without a second call
+
+
+class StatementsAfterTheCall(SendGridMailer):
+    """The real client against the fake; counts the SQL statements run once SendGrid has answered."""
+
+    def __init__(self, fake: Any) -> None:
+        super().__init__(fake.api_key, fake.url, timeout=1.0)
+        self.after: list[str] = []
+        self.answered = False
+        event.listen(get_engine(), "before_cursor_execute", self._count)
+
+    def _count(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.answered:
+            self.after.append(statement)
+
+    def send(self, email: Email) -> str:
+        message_id = super().send(email)
+        self.answered = True
+        return message_id
+
+    def close(self) -> None:
+        event.remove(get_engine(), "before_cursor_execute", self._count)
+        super().close()
+
+
+def test_an_accepted_letter_is_recorded_and_settled_in_one_statement_on_postgresql(
+    sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
+    """The record of the accepted call and the letter's "sent" are one statement on PostgreSQL (one round trip, one
+    commit to disk, in a sender thread that takes the GIL from rendering at every round trip); two elsewhere."""
+    letter_id = send(make_campaign, make_official)
+    mailer = StatementsAfterTheCall(sendgrid)
+    try:
+        with session_scope() as session:
+            delivery.render_letter(session, letter_id, mailer=mailer)
+    finally:
+        mailer.close()
+
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.SENT and letter.sent_at is not None
+    assert emails and all(d.status is DeliveryStatus.ACCEPTED and d.message_id for d in emails)
+    if get_engine().dialect.name == "postgresql":
+        [statement] = [" ".join(s.split()) for s in mailer.after]
+        assert statement.startswith("WITH accepted AS (UPDATE delivery") and ") UPDATE letter SET" in statement
+    else:
+        assert [s.split()[:2] for s in mailer.after] == [["UPDATE", "delivery"], ["UPDATE", "letter"]]

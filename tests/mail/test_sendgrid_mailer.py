@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 import time
 
@@ -213,3 +214,107 @@ def test_the_request_carries_the_sendgrid_clients_own_headers_from_every_thread(
 def test_a_sendgrid_host_that_is_not_an_http_url_is_refused(host: str) -> None:
     with pytest.raises(ValueError, match="must be an http\\(s\\) URL"):
         SendGridMailer("SG.key", host)
+
+
+# -- kept-alive connections ------------------------------------------------------------------------------------------
+
+
+def send_from_a_new_thread(mailer: SendGridMailer, email: Email) -> None:
+    thread = threading.Thread(target=mailer.send, args=(email,))
+    thread.start()
+    thread.join()
+
+
+def test_each_thread_keeps_one_connection_open_between_calls(fake_sendgrid: FakeSendGrid) -> None:
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    for _ in range(3):
+        mailer.send(letter())
+    send_from_a_new_thread(mailer, letter())
+    mailer.send(letter())
+
+    assert [r.status for r in fake_sendgrid.requests] == [202] * 5
+    first, second, third, other_thread, fifth = (r.connection for r in fake_sendgrid.requests)
+    assert first == second == third == fifth  # one TCP connection for every call of this thread
+    assert other_thread != first  # a connection is never shared between threads
+    mailer.close()
+
+
+def test_a_connection_the_server_closed_while_idle_is_not_sent_on() -> None:
+    """Servers close idle connections; the next call notices before it sends and opens a new one: no error, no
+    retry, one request each."""
+    with FakeSendGrid(idle_timeout=0.2) as fake:
+        mailer = SendGridMailer(fake.api_key, fake.url)
+        mailer.send(letter())
+        time.sleep(0.6)  # the server has closed the connection by now
+        mailer.send(letter(subject="After a pause"))
+        mailer.close()
+
+    assert [r.status for r in fake.requests] == [202, 202]
+    assert fake.requests[0].connection != fake.requests[1].connection
+    assert [p["subject"] for p in fake.accepted] == ["Support for AB 123 from the City of Davis", "After a pause"]
+
+
+def test_a_connection_idle_longer_than_the_limit_is_replaced_before_use(
+    fake_sendgrid: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Load balancers drop idle connections without a word; none is kept past ``IDLE_SECONDS``."""
+    from advocacy.mail import KeepAliveHandler
+
+    monkeypatch.setattr(KeepAliveHandler, "IDLE_SECONDS", 0.1)
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    mailer.send(letter())
+    mailer.send(letter())  # at once: the same connection
+    time.sleep(0.3)
+    mailer.send(letter())
+    mailer.close()
+
+    first, second, third = (r.connection for r in fake_sendgrid.requests)
+    assert first == second != third
+
+
+def test_a_kept_connection_that_fails_mid_call_is_a_retryable_error_and_the_next_call_works(
+    fake_sendgrid: FakeSendGrid,
+) -> None:
+    """Nothing is resent behind the caller's back: the failed call is reported (the letter's retry sends it later,
+    after its backoff), and the next call opens a new connection."""
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    mailer.send(letter())
+    fake_sendgrid.script(0)  # the server reads the next request and closes the connection without an answer
+    with pytest.raises(MailError) as caught:
+        mailer.send(letter(subject="Lost"))
+    assert caught.value.retryable is True and "unreachable" in caught.value.reason
+    mailer.send(letter(subject="Sent again"))
+    mailer.close()
+
+    assert [r.status for r in fake_sendgrid.requests] == [202, 0, 202]
+    assert fake_sendgrid.requests[0].connection == fake_sendgrid.requests[1].connection
+    assert fake_sendgrid.requests[2].connection != fake_sendgrid.requests[1].connection
+    assert [p["subject"] for p in fake_sendgrid.accepted] == ["Support for AB 123 from the City of Davis", "Sent again"]
+
+
+def test_after_an_error_answer_the_connection_is_kept(fake_sendgrid: FakeSendGrid) -> None:
+    fake_sendgrid.script(500)
+    mailer = SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url)
+    with pytest.raises(MailError):
+        mailer.send(letter())
+    mailer.send(letter())
+    mailer.close()
+    assert [r.status for r in fake_sendgrid.requests] == [500, 202]
+    assert fake_sendgrid.requests[0].connection == fake_sendgrid.requests[1].connection
+
+
+def test_a_proxy_set_in_the_environment_is_still_used(
+    fake_sendgrid: FakeSendGrid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections are kept only where urllib would connect directly; through a proxy every call is urllib's own."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as refusing:  # a proxy address where nothing listens
+        refusing.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{refusing.getsockname()[1]}"
+    monkeypatch.setenv("http_proxy", proxy)
+
+    with pytest.raises(MailError) as caught:
+        SendGridMailer(fake_sendgrid.api_key, fake_sendgrid.url, timeout=2).send(letter())
+    assert caught.value.retryable is True
+    assert fake_sendgrid.requests == []  # it went to the proxy, not around it
