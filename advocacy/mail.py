@@ -341,6 +341,14 @@ class SendGridMailer:
             handler.close()
 
 
+def _readable(sock: Any) -> bool:
+    """Whether ``sock`` has something to read right now (poll, not select: a busy process may hold descriptors past
+    select's limit of 1,024)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 class KeepAliveHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
     """A urllib handler that keeps ONE connection to the API host open between requests (one opener per thread,
     so one connection per thread).
@@ -386,8 +394,7 @@ class KeepAliveHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         if origin != self._origin or time.monotonic() - self._idle_since > self.IDLE_SECONDS:
             self.close()
             return None
-        readable, _, _ = select.select([connection.sock], [], [], 0)
-        if readable:  # the server closed it (or sent what nobody asked for): not a connection to send on
+        if _readable(connection.sock):  # the server closed it (or sent what nobody asked for): not one to send on
             self.close()
             return None
         return connection
