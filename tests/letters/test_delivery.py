@@ -243,19 +243,32 @@ def test_moving_many_deliveries_checks_every_move_and_writes_them_at_once(
     assert {(d.status, d.attempts) for d in stored} == {(DeliveryStatus.SENDING, 1)}
 
 
-class LetterTouchedDuringTheCall(SendGridMailer):
-    """The real client against the fake; while the call is under way something else writes the letter (its
-    version moves on), as a sweep nudge after a long stall would."""
+class ActsAfterTheCall(SendGridMailer):
+    """The real client against the fake; ``after_call`` runs once SendGrid has answered, before the step goes on."""
 
-    def __init__(self, fake: Any, letter_id: int) -> None:
+    def __init__(self, fake: Any) -> None:
         super().__init__(fake.api_key, fake.url, timeout=1.0)
-        self.letter_id = letter_id
 
     def send(self, email: Email) -> str:
         message_id = super().send(email)
+        self.after_call()
+        return message_id
+
+    def after_call(self) -> None:
+        raise NotImplementedError
+
+
+class LetterTouchedDuringTheCall(ActsAfterTheCall):
+    """While the call is under way something else writes the letter (its version moves on), as a sweep nudge after
+    a long stall would."""
+
+    def __init__(self, fake: Any, letter_id: int) -> None:
+        super().__init__(fake)
+        self.letter_id = letter_id
+
+    def after_call(self) -> None:
         with get_engine().begin() as connection:
             connection.execute(text("UPDATE letter SET version = version + 1 WHERE id = :id"), {"id": self.letter_id})
-        return message_id
 
 
 def test_accepted_calls_are_recorded_even_when_the_letter_cannot_settle_and_the_sweep_never_resends_them(
@@ -278,11 +291,11 @@ def test_accepted_calls_are_recorded_even_when_the_letter_cannot_settle_and_the_
     assert len(calls_for(sendgrid, letter_id)) == 1  # settled without a second call
 
 
-class StatementsAfterTheCall(SendGridMailer):
-    """The real client against the fake; counts the SQL statements run once SendGrid has answered."""
+class StatementsAfterTheCall(ActsAfterTheCall):
+    """Counts the SQL statements run once SendGrid has answered."""
 
     def __init__(self, fake: Any) -> None:
-        super().__init__(fake.api_key, fake.url, timeout=1.0)
+        super().__init__(fake)
         self.after: list[str] = []
         self.answered = False
         event.listen(get_engine(), "before_cursor_execute", self._count)
@@ -291,10 +304,8 @@ class StatementsAfterTheCall(SendGridMailer):
         if self.answered:
             self.after.append(statement)
 
-    def send(self, email: Email) -> str:
-        message_id = super().send(email)
+    def after_call(self) -> None:
         self.answered = True
-        return message_id
 
     def close(self) -> None:
         event.remove(get_engine(), "before_cursor_execute", self._count)
