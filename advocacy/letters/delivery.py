@@ -257,15 +257,19 @@ def render_letter(
     # Built before the letter changes, so its queries find nothing to flush: one UPDATE of the letter, at commit.
     pdfs = {"": pdf, **{item.group: data for item, data in extras}}
     batches = _batches(session, letter, claim, deliveries, pdfs, loaded) if claim else []
-    letter.pdf_path, letter.pdf_sha256 = relative, digest
-    # The version the PDF was made from (staff may have changed the campaign's variants since the draft was made).
-    letter.template_version_id = main.template_version_id
-    letter.rendered_at = letter.next_step_at = now
-    _move(letter, LetterStatus.RENDERED)
-    session.add(letter)
+    check_move(letter, LetterStatus.RENDERED)
+    rendered = {
+        "status": LetterStatus.RENDERED,
+        "status_changed_at": now,
+        "pdf_path": relative,
+        "pdf_sha256": digest,
+        # The version the PDF was made from (staff may have changed the campaign's variants since the draft).
+        "template_version_id": main.template_version_id,
+        "rendered_at": now,
+    }
     session.add_all(files)
     try:
-        _claim(session, letter, claim)
+        _claim(session, letter, claim, now, **rendered)
         session.commit()
     except (StaleDataError, IntegrityError):
         # Another worker rendered it first; its files stay (they may be these very files).
@@ -373,7 +377,7 @@ def deliver_letter(session: Session, letter_id: int, *, mailer: Mailer, hand_off
     # Built before the claim: a failure here leaves them pending.
     batches = _batches(session, letter, claim, deliveries)
     try:
-        _claim(session, letter, claim)
+        _claim(session, letter, claim, now)
         session.commit()
     except StaleDataError:
         session.rollback()  # another worker claimed this letter's deliveries first
@@ -423,23 +427,39 @@ def _claimable(deliveries: list[Delivery], now: datetime) -> list[Delivery]:
     ]
 
 
-def _claim(session: Session, letter: Letter, claim: list[Delivery]) -> None:
-    """Mark the deliveries ``sending`` (the caller commits this before the provider call).
+def _claim(session: Session, letter: Letter, claim: list[Delivery], now: datetime, **values: Any) -> None:
+    """Write the letter's step (``values``: its new columns) and mark the ``claim`` deliveries ``sending``; the
+    caller commits this before the provider call.
 
-    The letter is written first: its version check stops a worker that lost the race to another one right here
-    (``StaleDataError``), before it touches a delivery."""
-    if not claim:
-        return
-    now = utcnow()
-    letter.send_attempts += len({d.document for d in claim})  # one provider call per document
-    letter.next_step_at = now
-    session.add(letter)
-    session.flush()
-    # A stale claim of a worker that died mid-call is taken over: still sending, its time renewed.
-    move_deliveries(session, claim, DeliveryStatus.SENDING, now, count_attempt=True)
+    The letter's UPDATE checks the version the step read, so a worker that lost the race to another one stops right
+    here (``StaleDataError``) without touching a delivery. On PostgreSQL the letter and its claimed deliveries are
+    ONE statement; elsewhere two. Written as statements, not through the ORM's flush: the flush of the letter cost a
+    worker more CPU per letter than the rest of its claim (docs/benchmarks.md)."""
+    columns = {"next_step_at": now, **values}
+    if claim:
+        columns["send_attempts"] = letter.send_attempts + len({d.document for d in claim})  # a call per document
+    letter_params = _letter_params(letter, columns)
+    connection = session.connection()
+    if claim:
+        # A stale claim of a worker that died mid-call is taken over: still sending, its time renewed.
+        moved, params = _checked_moves(claim, DeliveryStatus.SENDING, now, {})
+    if claim and connection.dialect.name == "postgresql":
+        statement = _letter_and_claim_statement(tuple(columns), tuple(moved))
+        written = connection.execute(statement, {**params, **letter_params}).rowcount == len(claim)
+    else:
+        written = connection.execute(_letter_statement(tuple(columns)), letter_params).rowcount == 1
+        if written and claim:
+            connection.execute(_moves_statement(tuple(moved), True), params)
+    if not written:
+        raise StaleDataError(f"letter {letter.id} moved on since version {letter.version} was read")
+    # The letter and the deliveries take the values written, as if read back: the session has nothing to flush.
+    _letter_written(letter, columns)
+    if claim:
+        _moved(claim, moved, count_attempt=True)
 
 
 _DELIVERY_TABLE = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel declares it at class creation
+_LETTER_TABLE = Letter.__table__  # type: ignore[attr-defined]
 
 
 def move_deliveries(
@@ -494,6 +514,44 @@ def _moves_statement(columns: tuple[str, ...], count_attempt: bool) -> Any:
     if count_attempt:
         assignments["attempts"] = table.c.attempts + 1
     return sa_update(table).where(table.c.id.in_(bindparam("ids", expanding=True))).values(**assignments)
+
+
+@cache
+def _letter_statement(columns: tuple[str, ...]) -> Any:
+    """The letter's UPDATE of these columns, checked against the version the step read (as the ORM's would be),
+    built once. Its parameters (``_letter_params``) are named after no column of ``delivery``: SQLAlchemy would take
+    such a name, given to a statement that also updates deliveries, for a value to SET in their UPDATE."""
+    table = _LETTER_TABLE
+    return (
+        sa_update(table)
+        .where(table.c.id == bindparam("written_letter"), table.c.version == bindparam("held_version"))
+        .values(**{name: bindparam(f"letter_{name}") for name in columns}, version=table.c.version + 1)
+    )
+
+
+def _letter_params(letter: Letter, columns: dict[str, Any]) -> dict[str, Any]:
+    """``_letter_statement``'s parameters: ``columns`` written to ``letter`` at the version it holds."""
+    return {
+        "written_letter": letter.id,
+        "held_version": letter.version,
+        **{f"letter_{name}": value for name, value in columns.items()},
+    }
+
+
+def _letter_written(letter: Letter, columns: dict[str, Any]) -> None:
+    """The loaded letter takes the values its UPDATE wrote, and the next version, as if read back."""
+    for name, value in columns.items():
+        set_committed_value(letter, name, value)
+    set_committed_value(letter, "version", letter.version + 1)
+
+
+@cache
+def _letter_and_claim_statement(letter_columns: tuple[str, ...], delivery_columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the letter's versioned UPDATE in a ``WITH`` and the claimed deliveries' UPDATE gated on it, so
+    a letter whose version moved claims no delivery (the statement's row count tells)."""
+    written = _letter_statement(letter_columns).returning(_LETTER_TABLE.c.id).cte("letter_update")
+    gate = _DELIVERY_TABLE.c.letter_id.in_(sa_select(written.c.id))
+    return _moves_statement(delivery_columns, True).where(gate)
 
 
 def _send(session: Session, letter: Letter, deliveries: list[Delivery], batches: list[Batch], mailer: Mailer) -> None:
@@ -589,21 +647,8 @@ def _settle(session: Session, letter: Letter, deliveries: list[Delivery]) -> Non
     session.commit()
 
 
-_LETTER_TABLE = Letter.__table__  # type: ignore[attr-defined]  # SQLModel declares it at class creation
-# The letter's settling UPDATE, checked against the version the step holds (as the ORM's would be), built once. Its
-# parameters are named after no column of ``delivery``: SQLAlchemy would take such a name, given to the statement
-# below, for a value to SET in the deliveries' UPDATE.
-_SETTLE = (
-    sa_update(_LETTER_TABLE)
-    .where(_LETTER_TABLE.c.id == bindparam("settled_letter"), _LETTER_TABLE.c.version == bindparam("held_version"))
-    .values(
-        status=bindparam("letter_status"),
-        status_changed_at=bindparam("settled_at"),
-        sent_at=bindparam("letter_sent_at"),
-        next_step_at=None,
-        version=_LETTER_TABLE.c.version + 1,
-    )
-)
+# The letter's settling UPDATE, checked against the version the step holds.
+_SETTLE = _letter_statement(("status", "status_changed_at", "sent_at", "next_step_at"))
 _ACCEPTED_COLUMNS = ("status", "status_changed_at", "message_id", "error")
 # PostgreSQL: the accepted call's record and the letter's settling in ONE statement (a data-modifying WITH runs to
 # completion whether or not the letter's UPDATE finds its version), so one round trip and one commit to disk.
@@ -627,14 +672,13 @@ def _record_accepted(
     outcome = _outcome(deliveries, accepted_now=claim) if settle else None
     if outcome is not None:
         check_move(letter, outcome)
-    sent_at = now if outcome is not LetterStatus.FAILED else None
-    settling = {
-        "settled_letter": letter.id,
-        "held_version": letter.version,
-        "letter_status": outcome,
-        "settled_at": now,
-        "letter_sent_at": sent_at,
+    settled_columns = {
+        "status": outcome,
+        "status_changed_at": now,
+        "sent_at": now if outcome is not LetterStatus.FAILED else None,
+        "next_step_at": None,
     }
+    settling = _letter_params(letter, settled_columns)
     with autocommit_connection() as connection:
         if outcome is not None and connection.dialect.name == "postgresql":
             settled = connection.execute(_ACCEPT_AND_SETTLE, {**params, **settling}).rowcount
@@ -647,9 +691,7 @@ def _record_accepted(
     if settled != 1:
         log.warning("letter %s changed while its e-mails were sent; the sweep settles it", letter.id)
         return
-    for name, value in (("status", outcome), ("status_changed_at", now), ("sent_at", sent_at), ("next_step_at", None)):
-        set_committed_value(letter, name, value)
-    set_committed_value(letter, "version", letter.version + 1)
+    _letter_written(letter, settled_columns)
 
 
 def sender_name(signer: User | None, city: City) -> str:

@@ -189,6 +189,74 @@ def test_two_workers_rendering_at_once_keep_one_pdf(make_campaign: Any, make_off
         assert files == [delivery.storage_path(letter.pdf_path)]
 
 
+def test_a_worker_that_lost_the_race_claims_nothing_and_sends_nothing(
+    sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
+    """The late worker read the letter and its deliveries while they were queued and pending; by its claim, the
+    early worker has rendered, claimed and sent them. The version check stops the late claim before it touches a
+    delivery (on PostgreSQL the deliveries' UPDATE is gated on the letter's in one statement)."""
+    letter_id = send(make_campaign, make_official)
+    mailer = SendGridMailer(sendgrid.api_key, sendgrid.url)
+    with session_scope() as late:
+        held = late.get(Letter, letter_id), delivery.deliveries_of(late, letter_id)  # held: the identity map is weak
+        assert held[0] is not None and held[0].status is LetterStatus.QUEUED
+        assert held[1] and all(d.status is DeliveryStatus.PENDING for d in held[1] if d.channel is Channel.EMAIL)
+        with session_scope() as early:
+            delivery.render_letter(early, letter_id, mailer=mailer)
+        assert not delivery.render_letter(late, letter_id, mailer=mailer)
+
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.SENT and letter.send_attempts == 1
+    assert emails and all(d.status is DeliveryStatus.ACCEPTED and d.attempts == 1 for d in emails)
+    assert len(calls_for(sendgrid, letter_id)) == 1
+    files = list(delivery.storage_path(letter.pdf_path).parent.glob(f"{letter_id}-*.pdf"))
+    assert files == [delivery.storage_path(letter.pdf_path)]
+
+
+def test_the_render_step_writes_its_letter_and_claim_in_one_statement_on_postgresql(
+    sendgrid: Any, make_campaign: Any, make_official: Any
+) -> None:
+    """After rendering, the letter's new state and the claim of its e-mails are one statement on PostgreSQL (one
+    round trip for the render thread, and no flush of the ORM); two elsewhere. What they write is read back."""
+    letter_id = send(make_campaign, make_official)
+    with session_scope() as session:
+        queued = session.get(Letter, letter_id)
+        assert queued is not None
+        version = queued.version
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    handed: list[delivery.Sending] = []
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        with session_scope() as session:
+            mailer = SendGridMailer(sendgrid.api_key, sendgrid.url)
+            assert not delivery.render_letter(session, letter_id, mailer=mailer, hand_off=handed.append)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+
+    writes = [s for s in statements if not s.startswith("SELECT")]
+    if get_engine().dialect.name == "postgresql":
+        [statement] = writes
+        assert statement.startswith("WITH letter_update AS (UPDATE letter SET") and ") UPDATE delivery SET" in statement
+    else:
+        assert [s.split()[:2] for s in writes] == [["UPDATE", "letter"], ["UPDATE", "delivery"]]
+    [sending] = handed  # the provider call, handed to a sender thread: not made here
+    letter, emails = letter_and_emails(letter_id)
+    assert letter.status is LetterStatus.RENDERED and letter.version == version + 1 and letter.send_attempts == 1
+    assert letter.rendered_at and letter.pdf_path and letter.pdf_sha256 and letter.next_step_at == letter.rendered_at
+    assert delivery.storage_path(letter.pdf_path).read_bytes().startswith(b"%PDF")
+    assert emails and all(d.status is DeliveryStatus.SENDING and d.attempts == 1 for d in emails)
+    # The step's objects hold what was written, so the sender thread's session has nothing stale to flush.
+    assert (sending.letter.version, sending.letter.status) == (letter.version, letter.status)
+    assert {(d.id, d.status, d.attempts) for d in sending.deliveries if d.channel is Channel.EMAIL} == {
+        (d.id, d.status, d.attempts) for d in emails
+    }
+    assert not calls_for(sendgrid, letter_id)
+
+
 def pdf_text_of(letter: Letter) -> str:
     data = delivery.storage_path(letter.pdf_path or "").read_bytes()
     return " ".join(" ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages).split())
