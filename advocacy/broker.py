@@ -34,6 +34,19 @@ PING_TIMEOUT_SECONDS = 3.0
 QUEUE_PREFETCH_PER_THREAD = 4
 
 
+# Queues whose idle consumers look for new messages sooner than dramatiq's backoff allows (it sleeps up to the
+# worker timeout, 1 s, between empty polls): queue name -> longest sleep in ms. Set by the package that owns the
+# queue (``poll_promptly``), before a worker starts its consumers.
+_PROMPT_QUEUES: dict[str, int] = {}
+
+
+def poll_promptly(queue_name: str, every_ms: int) -> None:
+    """Let an idle worker's Redis consumer of ``queue_name`` poll it at least every ``every_ms`` ms, for a queue whose
+    messages someone is waiting for. Each poll of an idle queue is a Redis call and a wake-up of the worker process,
+    so only for queues where the latency is worth it."""
+    _PROMPT_QUEUES[queue_name] = every_ms
+
+
 class AckWakingConsumer(_RedisConsumer):
     """dramatiq's Redis consumer, except that with its prefetch full it waits for the worker's next ack instead of
     polling.
@@ -44,12 +57,16 @@ class AckWakingConsumer(_RedisConsumer):
     the render thread far more than the consumer's own few microseconds (docs/benchmarks.md). Here the consumer
     sleeps until an ack or nack makes room (or the worker timeout passes, so it still sees a pause or a stop), then
     fetches at once. Delay queues (``*.DQ``) keep dramatiq's polling: their messages wait in the consumer for their
-    time to come, which no ack announces."""
+    time to come, which no ack announces. A queue given to ``poll_promptly`` is polled while empty with a shorter
+    longest sleep than the worker timeout."""
 
     def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
         self._room = threading.Event()
         self._waits_for_acks = not queue_name.endswith(".DQ")
+        self._worker_timeout = timeout
+        # dramatiq's consumer sleeps up to ``self.timeout`` between empty polls.
+        self.timeout = min(timeout, _PROMPT_QUEUES.get(queue_name, timeout))
 
     def ack(self, message: Any) -> None:
         try:
@@ -67,7 +84,7 @@ class AckWakingConsumer(_RedisConsumer):
         if self._waits_for_acks and not self.message_cache and self._hand_is_full():
             self._room.clear()
             if self._hand_is_full():  # checked again: an ack between the first check and the clear is not missed
-                self._room.wait(self.timeout / 1000)
+                self._room.wait(self._worker_timeout / 1000)
             return None  # as dramatiq's consumer after a sleep: its thread sees pauses and stops, then asks again
         return super().__next__()  # type: ignore[no-untyped-call]
 

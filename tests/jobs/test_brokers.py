@@ -20,7 +20,14 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import dq_name, xq_name
 
-from advocacy.broker import AckWakingConsumer, WorkerMetrics, broker_kind, build_broker, serve_metrics
+from advocacy.broker import (
+    AckWakingConsumer,
+    WorkerMetrics,
+    broker_kind,
+    build_broker,
+    poll_promptly,
+    serve_metrics,
+)
 from tests.helpers import background_process
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -114,6 +121,53 @@ def test_a_redis_consumer_with_a_full_hand_waits_for_the_ack_and_then_fetches_at
     assert wakes_with_a_full_hand <= 6, wakes_with_a_full_hand
     gaps = [later[0] - earlier[1] for earlier, later in itertools.pairwise(runs)]
     assert max(gaps) < 0.15, gaps  # the next message started right after the ack, not after a backoff sleep
+
+
+def test_an_idle_consumer_of_a_prompt_queue_polls_often_and_picks_up_a_new_message_at_once() -> None:
+    """dramatiq's consumer sleeps longer and longer between polls of an empty queue, up to the worker timeout (1 s
+    here): a message sent to an idle worker waits up to a second. A queue given to ``poll_promptly`` is polled at
+    least every 100 ms (the letters queue, whose status an official watches), any other as before."""
+    broker = build_broker(REDIS_URL, metrics_port=0)
+    prompt, ordinary = (f"{kind}_{uuid.uuid4().hex[:10]}" for kind in ("prompt", "ordinary"))
+    poll_promptly(prompt, every_ms=100)
+    polls = {prompt: 0, ordinary: 0}
+    fetch = broker.do_fetch  # type: ignore[attr-defined]  # RedisBroker dispatches do_* to its Lua script
+
+    def counting_fetch(queue_name: str, prefetch: int) -> object:
+        if queue_name in polls:
+            polls[queue_name] += 1
+        return fetch(queue_name, prefetch)
+
+    broker.do_fetch = counting_fetch  # type: ignore[attr-defined]
+    started: list[float] = []
+    ran = threading.Event()
+
+    def record(sent_at: float) -> None:
+        started.append(time.time() - sent_at)
+        ran.set()
+
+    actor = dramatiq.actor(record, broker=broker, actor_name=prompt, queue_name=prompt, max_retries=0)
+    dramatiq.actor(record, broker=broker, actor_name=ordinary, queue_name=ordinary, max_retries=0)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=1000)
+    worker.start()
+    try:
+        time.sleep(2.5)  # idle: both consumers back off
+        idle_polls = dict(polls)
+        for _ in range(3):
+            ran.clear()
+            actor.send(time.time())
+            assert ran.wait(5), "the worker never ran the message"
+            time.sleep(1.2)  # idle again, past the ordinary consumer's longest sleep
+    finally:
+        worker.stop()
+        for name in (prompt, ordinary):
+            broker.client.delete(f"dramatiq:{name}", f"dramatiq:{dq_name(name)}", f"dramatiq:{xq_name(name)}")
+        broker.close()
+
+    # Over 2.5 s idle: dramatiq's sleeps (5, 10, 20 … ms, each up to twice that, then 0.5-1 s) allow at most about a
+    # dozen polls; sleeps of at most 100 ms once the backoff reaches them, more than twenty.
+    assert idle_polls[ordinary] <= 13 and idle_polls[prompt] >= 20, idle_polls
+    assert max(started) < 0.35, started  # picked up within a poll of the prompt queue, not after a 1 s sleep
 
 
 def test_amqp_url_round_trips_through_rabbitmq() -> None:
