@@ -254,7 +254,7 @@ def render_letter(
     files = [_store_document(letter, item, data) for item, data in extras]
     now = utcnow()
     claim = _claimable(deliveries, now) if mailer is not None else []
-    # Built before the letter changes, so its queries find nothing to flush: one UPDATE of the letter, at commit.
+    # Built before the claim: an error here (a template, a stored file) leaves the letter queued for the retry.
     pdfs = {"": pdf, **{item.group: data for item, data in extras}}
     batches = _batches(session, letter, claim, deliveries, pdfs, loaded) if claim else []
     check_move(letter, LetterStatus.RENDERED)
