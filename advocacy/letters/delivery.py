@@ -439,23 +439,22 @@ def _claim(session: Session, letter: Letter, claim: list[Delivery], now: datetim
     if claim:
         columns["send_attempts"] = letter.send_attempts + len({d.document for d in claim})  # a call per document
     letter_params = _letter_params(letter, columns)
+    stale = StaleDataError(f"letter {letter.id} moved on since version {letter.version} was read")
     connection = session.connection()
-    if claim:
-        # A stale claim of a worker that died mid-call is taken over: still sending, its time renewed.
-        moved, params = _checked_moves(claim, DeliveryStatus.SENDING, now, {})
+    # A stale claim of a worker that died mid-call is taken over: still sending, its time renewed.
     if claim and connection.dialect.name == "postgresql":
+        moved, params = _checked_moves(claim, DeliveryStatus.SENDING, now, {})
         statement = _letter_and_claim_statement(tuple(columns), tuple(moved))
-        written = connection.execute(statement, {**params, **letter_params}).rowcount == len(claim)
-    else:
-        written = connection.execute(_letter_statement(tuple(columns)), letter_params).rowcount == 1
-        if written and claim:
-            connection.execute(_moves_statement(tuple(moved), True), params)
-    if not written:
-        raise StaleDataError(f"letter {letter.id} moved on since version {letter.version} was read")
-    # The letter and the deliveries take the values written, as if read back: the session has nothing to flush.
-    _letter_written(letter, columns)
-    if claim:
+        if connection.execute(statement, {**params, **letter_params}).rowcount != len(claim):
+            raise stale
         _moved(claim, moved, count_attempt=True)
+    else:
+        if connection.execute(_letter_statement(tuple(columns)), letter_params).rowcount != 1:
+            raise stale
+        if claim:
+            move_deliveries(connection, claim, DeliveryStatus.SENDING, now, count_attempt=True)
+    # The letter takes the values written, as if read back (the deliveries did above): nothing is left to flush.
+    _letter_written(letter, columns)
 
 
 _DELIVERY_TABLE = Delivery.__table__  # type: ignore[attr-defined]  # SQLModel declares it at class creation
