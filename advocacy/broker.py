@@ -8,11 +8,15 @@ idempotent, and the sweep re-sends nudges for work that waited too long (the dat
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import compute_backoff
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware.prometheus import Prometheus
 
 from advocacy.settings import get_settings
@@ -34,10 +38,13 @@ PING_TIMEOUT_SECONDS = 3.0
 QUEUE_PREFETCH_PER_THREAD = 4
 
 
-# Queues whose idle consumers look for new messages sooner than dramatiq's backoff allows (it sleeps up to the
-# worker timeout, 1 s, between empty polls): queue name -> longest sleep in ms. Set by the package that owns the
-# queue (``poll_promptly``), before a worker starts its consumers.
+# How long an idle worker's Redis consumer sleeps, at most, between looks at its empty queue: queue name -> ms, set
+# by the package that owns the queue (``poll_promptly``) before a worker starts its consumers. Any other queue is
+# quiet: nobody watches its messages live, so it waits up to the ``worker_idle_poll_ms`` setting (5 s).
 _PROMPT_QUEUES: dict[str, int] = {}
+
+# While a worker stops, its consumers look at least this often (they notice the stop only between looks).
+_STOPPING_POLL_MS = 50
 
 
 def poll_promptly(queue_name: str, every_ms: int) -> None:
@@ -48,37 +55,65 @@ def poll_promptly(queue_name: str, every_ms: int) -> None:
 
 
 class AckWakingConsumer(_RedisConsumer):
-    """dramatiq's Redis consumer, except that with its prefetch full it waits for the worker's next ack instead of
-    polling.
+    """dramatiq's Redis consumer, except for when it sleeps and what wakes it.
 
-    dramatiq's consumer thread, with as many messages in hand as it may prefetch, sleeps 5, 10, 20, 40 … ms (up to
-    the worker timeout) and wakes each time to find the same full hand: four or five wake-ups per letter while the
-    render thread works, and in a worker process every wake-up takes the GIL from it and gives it back, which costs
-    the render thread far more than the consumer's own few microseconds (docs/benchmarks.md). Here the consumer
-    sleeps until an ack or nack makes room (or the worker timeout passes, so it still sees a pause or a stop), then
-    fetches at once. Delay queues (``*.DQ``) keep dramatiq's polling: their messages wait in the consumer for their
-    time to come, which no ack announces. A queue given to ``poll_promptly`` is polled while empty with a shorter
-    longest sleep than the worker timeout."""
+    With its prefetch full it waits for the worker's acks instead of polling. dramatiq's consumer thread, with as
+    many messages in hand as it may prefetch, sleeps 5, 10, 20, 40 … ms (up to the worker timeout) and wakes each
+    time to find the same full hand: four or five wake-ups per letter while the render thread works, and in a worker
+    process every wake-up takes the GIL from it and gives it back, which costs the render thread far more than the
+    consumer's own few microseconds (docs/benchmarks.md). Here the consumer sleeps until acks or nacks make room for
+    half its prefetch (or the worker timeout passes, so it still sees a pause or a stop), then fetches that many at
+    once. Delay queues (``*.DQ``) keep polling: their messages wait in the consumer for their time to come, which no
+    ack announces.
+
+    With its queue empty it backs off as dramatiq's does (5, 10, 20 … ms), but up to a bound of the queue's own
+    instead of the worker timeout (1 s): 100 ms for the letters queue (``poll_promptly``), the
+    ``worker_idle_poll_ms`` setting (5 s) for the quiet ones. A worker process consumes ten queues, and each look at
+    an empty one costs the busy render thread a GIL hand-over and the consumer a Redis call: at dramatiq's 1 s the
+    nine quiet queues took 2.3 ms of CPU per letter, 1.4 % of a rendering (docs/benchmarks.md). Three things cut a
+    long sleep short: a message this process enqueues to the queue (``AckWakingRedisBroker.enqueue``), a delayed
+    message in hand coming due (its consumer thread moves it to its queue only between looks), and the worker
+    stopping (``HurryConsumersAtShutdown``)."""
 
     def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
         self._room = threading.Event()
+        # A full hand is refilled once acks make room for half the prefetch, in one fetch: half the Redis calls
+        # and wake-ups of refilling after every ack, and at 4 per thread the running message and one more are
+        # still in hand when it happens.
+        self._refill = max(1, prefetch // 2)
         self._waits_for_acks = not queue_name.endswith(".DQ")
         self._worker_timeout = timeout
-        # dramatiq's consumer sleeps up to ``self.timeout`` between empty polls.
-        self.timeout = min(timeout, _PROMPT_QUEUES.get(queue_name, timeout))
+        self._longest_sleep_ms = _PROMPT_QUEUES.get(queue_name, get_settings().worker_idle_poll_ms)
+        self._idle_looks = 0  # empty looks in a row: the backoff's exponent
+        self._wake = threading.Event()
+        self._due_ms: dict[str, int] = {}  # message id -> eta (epoch ms) of the delayed messages in hand
 
     def ack(self, message: Any) -> None:
         try:
             super().ack(message)  # type: ignore[no-untyped-call]
         finally:
-            self._room.set()
+            self._made_room(message)
 
     def nack(self, message: Any) -> None:
         try:
             super().nack(message)  # type: ignore[no-untyped-call]
         finally:
+            self._made_room(message)
+
+    def _made_room(self, message: Any) -> None:
+        self._due_ms.pop(message.message_id, None)
+        if not self._hand_is_full():
             self._room.set()
+
+    def wake(self) -> None:
+        """A message was just enqueued here (``AckWakingRedisBroker.enqueue``): end the current idle sleep."""
+        self._wake.set()
+
+    def hurry(self) -> None:
+        """The worker is stopping: end the current sleep, and look often until the consumer thread stops."""
+        self._longest_sleep_ms = min(self._longest_sleep_ms, _STOPPING_POLL_MS)
+        self._wake.set()
 
     def __next__(self) -> Any:
         if self._waits_for_acks and not self.message_cache and self._hand_is_full():
@@ -86,18 +121,68 @@ class AckWakingConsumer(_RedisConsumer):
             if self._hand_is_full():  # checked again: an ack between the first check and the clear is not missed
                 self._room.wait(self._worker_timeout / 1000)
             return None  # as dramatiq's consumer after a sleep: its thread sees pauses and stops, then asks again
-        return super().__next__()  # type: ignore[no-untyped-call]
+        if not self.message_cache:
+            room = self.prefetch - self.outstanding_message_count
+            try:
+                self.message_cache = self.broker.do_fetch(self.queue_name, room) if room > 0 else []
+            except redis.ConnectionError as exc:
+                raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+            if not self.message_cache:
+                self._sleep_while_idle()
+                return None
+        self._idle_looks = 0
+        # dramatiq's consumer hands out the fetched messages (it fetches again only when they are all gone).
+        message = super().__next__()  # type: ignore[no-untyped-call]
+        if message is not None and isinstance(message.options.get("eta"), (int, float)):
+            self._due_ms[message.message_id] = int(message.options["eta"])
+        return message
+
+    def _sleep_while_idle(self) -> None:
+        self._idle_looks, sleep_ms = compute_backoff(self._idle_looks, max_backoff=self._longest_sleep_ms)
+        if self._due_ms:
+            sleep_ms = min(sleep_ms, max(0, min(self._due_ms.values()) - int(time.time() * 1000)))
+        self._wake.wait(sleep_ms / 1000)
+        self._wake.clear()
 
     def _hand_is_full(self) -> bool:
-        return bool(self.outstanding_message_count >= self.prefetch)
+        """Too full to fetch: less room than a refill."""
+        return bool(self.prefetch - self.outstanding_message_count < self._refill)
+
+
+class HurryConsumersAtShutdown(dramatiq.Middleware):
+    """A stopping worker's consumers end their idle sleeps at once, so a 5 s sleep of a quiet queue's consumer does
+    not hold up the worker's stop (dramatiq joins each consumer thread, which notices the stop between looks)."""
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        for thread in worker.consumers.values():
+            consumer = getattr(thread, "consumer", None)
+            if isinstance(consumer, AckWakingConsumer):
+                consumer.hurry()
 
 
 class AckWakingRedisBroker(RedisBroker):
-    """dramatiq's RedisBroker with ``AckWakingConsumer`` as its consumer (``consumer_class`` is its hook for that)."""
+    """dramatiq's RedisBroker with ``AckWakingConsumer`` as its consumer (``consume`` makes them).
 
-    @property
-    def consumer_class(self) -> type[AckWakingConsumer]:
-        return AckWakingConsumer
+    A message enqueued by this process wakes this process's consumer of its queue, if it is asleep: a delayed
+    message that came due (its consumer thread moves it from the delay queue to its queue), or a message one actor
+    sends another, starts at once instead of after the rest of an idle sleep (up to 5 s for a quiet queue). Other
+    processes' messages are found at the next look."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        self._local_consumers: dict[str, AckWakingConsumer] = {}
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> AckWakingConsumer:
+        consumer = AckWakingConsumer(self, queue_name, prefetch, timeout)
+        self._local_consumers[queue_name] = consumer
+        return consumer
+
+    def enqueue(self, message: Any, *, delay: int | None = None) -> Any:
+        enqueued = super().enqueue(message, delay=delay)
+        consumer = self._local_consumers.get(enqueued.queue_name)
+        if consumer is not None:
+            consumer.wake()
+        return enqueued
 
 
 def worker_environment(threads: int) -> dict[str, str]:
@@ -116,11 +201,12 @@ def build_broker(url: str, *, metrics_port: int | None = None) -> dramatiq.Broke
     from advocacy.logs import MessageLogContext
 
     if url.startswith(("redis://", "rediss://")):
-        broker: dramatiq.Broker = AckWakingRedisBroker(  # type: ignore[no-untyped-call]
+        broker: dramatiq.Broker = AckWakingRedisBroker(
             url=url,
             heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
             maintenance_chance=REDIS_MAINTENANCE_CHANCE,
         )
+        broker.add_middleware(HurryConsumersAtShutdown())
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

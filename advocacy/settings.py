@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(False, description="Secure flag on cookies (on behind HTTPS)")
     log_json: bool | None = Field(None, description="JSON logs; default: on in production")
     metrics_port: int = Field(0, description="worker Prometheus metrics port; 0 disables")
+    # At most a third of the Redis heartbeat timeout (15 s, advocacy/broker.py): a worker whose queues are all quiet
+    # still shows it is alive with each look.
+    worker_idle_poll_ms: int = Field(
+        5_000, ge=10, le=5_000, description="worker processes: longest wait between looks at an empty queue"
+    )
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -28,6 +28,9 @@ os.environ["ADVOCACY_STORAGE_DIR"] = str(_RUN_DIR / "files")
 os.environ["ADVOCACY_SECRET_KEY"] = "test-secret-key-not-for-production-0123456789"
 os.environ["ADVOCACY_SENDGRID_API_KEY"] = ""
 os.environ["ADVOCACY_SWEEP_INTERVAL_SECONDS"] = "3600"
+# Tests hand messages from queue to queue and wait for each: quiet queues are looked at as often as the worker
+# timeout of the `worker` fixture (50 ms), not every 5 s (tests/jobs/test_brokers.py checks the default).
+os.environ["ADVOCACY_WORKER_IDLE_POLL_MS"] = "50"
 os.environ.setdefault("ADVOCACY_ENV", "test")
 
 
