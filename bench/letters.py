@@ -906,6 +906,10 @@ def report(result: dict[str, Any], out: TextIO) -> None:
         label = "largest worker RSS growth, letter ~100 to the last (all runs)"
         limit = GOALS["rss_growth_pct"]
         w(f"  {label:<60} {growth:+4.1f}%  (goal < {limit:g}%: {verdict(growth < limit)})\n")
+    updates = result.get("row_updates")
+    if updates:
+        counts = ", ".join(f"{name} {u['hot']} of {u['updates']}" for name, u in updates.items())
+        w(f"  row updates that were HOT (no index touched), all runs: {counts}\n")
     fake = result.get("fake_sendgrid", {})
     w(f"\nfake SendGrid answered {fake.get('requests', '?')} requests: {fake.get('statuses', {})}\n")
 
@@ -1216,6 +1220,23 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def row_updates() -> dict[str, dict[str, int]]:
+    """Row updates of the letter and delivery tables in the scratch database, and how many were HOT (the new row
+    version on the same page, no index touched): what the database's CPU per letter hinges on."""
+    from sqlalchemy import text
+
+    from advocacy.db import get_engine
+
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+                " WHERE relname IN ('letter', 'delivery') ORDER BY relname"
+            )
+        ).all()
+    return {name: {"updates": updates, "hot": hot} for name, updates, hot in rows}
+
+
 def cleanup(
     fake: FakeSendGridProcess | None,
     admin_url: str,
@@ -1235,6 +1256,8 @@ def cleanup(
 
         steps.append(("stop the fake SendGrid", stop_fake))
     if "advocacy.db" in sys.modules:
+        if db_name:
+            steps.append(("count the row updates", lambda: result.update(row_updates=row_updates())))
         steps.append(("close database connections", lambda: sys.modules["advocacy.db"].get_engine().dispose()))
     if db_name:
         steps.append((f"drop {db_name}", lambda: drop_scratch_database(admin_url, db_name)))

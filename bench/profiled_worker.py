@@ -9,8 +9,8 @@ around each message (which roughly doubles the time of everything it profiles). 
 ``DIR/worker-<pid>.json`` (and ``.prof``).
 
 The provider call and the settling of a letter run in the process's sender threads (advocacy/letters/sender.py),
-outside the message and concurrently with the next one: their stage timers then add up time of other threads. To
-time every stage inside its message, run with ``ADVOCACY_LETTER_SEND_THREADS=0`` (the render thread sends).
+outside the message and concurrently with the next one: what they do is timed apart, as the pseudo-actor
+``sender threads`` (per letter sent), so the render thread's stages hold its own time only.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import gc
 import json
 import os
 import statistics
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from advocacy.db import get_engine
 from advocacy.letters import delivery
 
 OUT = Path(os.environ.get("ADVOCACY_BENCH_PROFILE_DIR", "."))
+SENDER_THREAD_PREFIX = "letter-send"  # advocacy/letters/sender.py names its threads so
+SENDER = "sender threads"
 CPROFILE = os.environ.get("ADVOCACY_BENCH_CPROFILE") == "1"
 
 
@@ -53,7 +56,8 @@ class Timings(dramatiq.Middleware):
         self.process_cpu_at_boot = 0.0
         self.statements: Counter[str] = Counter()
         self.gaps: list[float] = []
-        self._sql_started = 0.0
+        self._sql_started = threading.local()
+        self._lock = threading.Lock()
         self._gc_started = 0.0
         self.gc_seconds: defaultdict[str, float] = defaultdict(float)
         self.gc_counts: Counter[str] = Counter()
@@ -65,9 +69,28 @@ class Timings(dramatiq.Middleware):
             try:
                 return fn(*args, **kwargs)
             finally:
-                key = f"{self.current or '-'}/{stage}"
-                self.seconds[key] += time.perf_counter() - started
-                self.cpu_seconds[key] += time.thread_time() - cpu_started
+                key = f"{self._actor()}/{stage}"
+                with self._lock:  # the sender threads time their stages too
+                    self.seconds[key] += time.perf_counter() - started
+                    self.cpu_seconds[key] += time.thread_time() - cpu_started
+
+        return wrapper
+
+    def sender_job(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """``fn`` (a letter's provider calls and settling) timed as one message of the sender threads."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if self._actor() != SENDER:  # no sender threads: the render step sends, inside its own message
+                return fn(*args, **kwargs)
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.messages[SENDER] += 1
+                    self.seconds[SENDER] += time.perf_counter() - started
+                    self.cpu_seconds[SENDER] += time.thread_time() - cpu_started
 
         return wrapper
 
@@ -85,12 +108,20 @@ class Timings(dramatiq.Middleware):
             self.gc_seconds[f"generation {info['generation']}"] += time.perf_counter() - self._gc_started
             self.gc_counts[f"generation {info['generation']}"] += 1
 
+    def _actor(self) -> str:
+        """What the calling thread works for: the worker thread's message, or the sender threads."""
+        if threading.current_thread().name.startswith(SENDER_THREAD_PREFIX):
+            return SENDER
+        return self.current or "-"
+
     def _before_sql(self, *_args: Any) -> None:
-        self.statements[self.current or "-"] += 1
-        self._sql_started = time.perf_counter()
+        self.statements[self._actor()] += 1
+        self._sql_started.at = time.perf_counter()
 
     def _after_sql(self, *_args: Any) -> None:
-        self.seconds[f"{self.current or '-'}/sql statements"] += time.perf_counter() - self._sql_started
+        elapsed = time.perf_counter() - self._sql_started.at
+        with self._lock:
+            self.seconds[f"{self._actor()}/sql statements"] += elapsed
 
     def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
         now = time.perf_counter()
@@ -142,6 +173,11 @@ timings = Timings()
 dramatiq.get_broker().add_middleware(timings)
 
 # The stages: names looked up at call time in advocacy.letters.delivery, so wrapping them there is enough.
+delivery._load = timings.timed("load letter (DB)", delivery._load)
+delivery.deliveries_of = timings.timed("load deliveries (DB)", delivery.deliveries_of)
+delivery._claim = timings.timed("claim (DB)", delivery._claim)
+delivery._send_or_hand_off = timings.timed("hand off to a sender thread", delivery._send_or_hand_off)
+delivery._send = timings.sender_job(delivery._send)
 delivery.letter_document = timings.timed("build document (DB)", delivery.letter_document)
 delivery.render_letter_pdf = timings.timed("render_letter_pdf", delivery.render_letter_pdf)  # type: ignore[attr-defined]
 delivery._write_atomically = timings.timed("write PDF file", delivery._write_atomically)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 09:06:29.689869
+Create Date: 2026-11-28 03:53:01.583571
 """
 from collections.abc import Sequence
 
@@ -810,14 +810,11 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['letter_id'], ['letter.id'], ),
     sa.ForeignKeyConstraint(['submitted_by_id'], ['user.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('letter_id', 'channel', 'recipient_key', name='uq_delivery_recipient')
+    sa.UniqueConstraint('letter_id', 'channel', 'recipient_key', name='uq_delivery_recipient'),
+    postgresql_with={'fillfactor': 70}
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_legislator_id'), ['legislator_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_letter_id'), ['letter_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_message_id'), ['message_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_delivery_status_changed_at'), ['status_changed_at'], unique=False)
 
     op.create_table('idempotencykey',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1095,10 +1092,6 @@ def downgrade() -> None:
 
     op.drop_table('idempotencykey')
     with op.batch_alter_table('delivery', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_delivery_status_changed_at'))
-        batch_op.drop_index(batch_op.f('ix_delivery_status'))
-        batch_op.drop_index(batch_op.f('ix_delivery_message_id'))
-        batch_op.drop_index(batch_op.f('ix_delivery_letter_id'))
         batch_op.drop_index(batch_op.f('ix_delivery_legislator_id'))
 
     op.drop_table('delivery')
