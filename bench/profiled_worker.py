@@ -176,7 +176,7 @@ dramatiq.get_broker().add_middleware(timings)
 delivery._load = timings.timed("load letter (DB)", delivery._load)
 delivery.deliveries_of = timings.timed("load deliveries (DB)", delivery.deliveries_of)
 delivery._claim = timings.timed("claim (DB)", delivery._claim)
-delivery._send_or_hand_off = timings.timed("hand off to a sender thread", delivery._send_or_hand_off)
+delivery._send_or_hand_off = timings.timed("hand off (no sender threads: the calls)", delivery._send_or_hand_off)
 delivery._send = timings.sender_job(delivery._send)
 delivery.letter_document = timings.timed("build document (DB)", delivery.letter_document)
 delivery.render_letter_pdf = timings.timed("render_letter_pdf", delivery.render_letter_pdf)  # type: ignore[attr-defined]
