@@ -69,10 +69,7 @@ class Timings(dramatiq.Middleware):
             try:
                 return fn(*args, **kwargs)
             finally:
-                key = f"{self._actor()}/{stage}"
-                with self._lock:  # the sender threads time their stages too
-                    self.seconds[key] += time.perf_counter() - started
-                    self.cpu_seconds[key] += time.thread_time() - cpu_started
+                self._add(f"{self._actor()}/{stage}", started, cpu_started)
 
         return wrapper
 
@@ -87,12 +84,17 @@ class Timings(dramatiq.Middleware):
             try:
                 return fn(*args, **kwargs)
             finally:
-                with self._lock:
-                    self.messages[SENDER] += 1
-                    self.seconds[SENDER] += time.perf_counter() - started
-                    self.cpu_seconds[SENDER] += time.thread_time() - cpu_started
+                self._add(SENDER, started, cpu_started, message=True)
 
         return wrapper
+
+    def _add(self, key: str, started: float, cpu_started: float, *, message: bool = False) -> None:
+        """Time since ``started`` (wall clock) and ``cpu_started`` (this thread's CPU) to ``key``."""
+        with self._lock:  # the sender threads add theirs too
+            self.seconds[key] += time.perf_counter() - started
+            self.cpu_seconds[key] += time.thread_time() - cpu_started
+            if message:
+                self.messages[key] += 1
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         self.process_cpu_at_boot = time.process_time()

@@ -403,9 +403,6 @@ def test_an_accepted_letter_is_recorded_and_settled_in_one_statement_on_postgres
         assert [s.split()[:2] for s in mailer.after] == [["UPDATE", "delivery"], ["UPDATE", "letter"]]
 
 
-XACT_UPDATES = "pg_stat_get_xact_tuples_hot_updated(oid), pg_stat_get_xact_tuples_updated(oid)"
-
-
 def test_a_letters_deliveries_move_without_touching_an_index(make_campaign: Any, make_official: Any) -> None:
     """docs/architecture.md, "Delivery rows are updated in place": no index of ``delivery`` holds a column its moves
     write, and on PostgreSQL the claim and the acceptance are HOT updates (the new row version on its page)."""
@@ -439,6 +436,9 @@ def test_a_letters_deliveries_move_without_touching_an_index(make_campaign: Any,
 
 def xact_updates(session: Any) -> tuple[int, int]:
     """HOT and all row updates of ``delivery`` this backend has not yet reported to the statistics."""
-    query = text(f"SELECT {XACT_UPDATES} FROM pg_class WHERE relname = 'delivery'")
+    query = text(
+        "SELECT pg_stat_get_xact_tuples_hot_updated(oid), pg_stat_get_xact_tuples_updated(oid)"
+        " FROM pg_class WHERE relname = 'delivery'"
+    )
     hot, updated = session.execute(query).one()
     return hot, updated
